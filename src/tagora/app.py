@@ -1,0 +1,67 @@
+"""FastAPI application factory: stores, middleware, error rendering and every area's router."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.middleware.sessions import SessionMiddleware
+
+from tagora.core.errors import AppError, CoreErrorCode
+from tagora.core.stores import Stores, open_stores
+from tagora.settings import Settings, get_settings
+
+
+def _field_of(error: dict[str, Any]) -> str:
+    loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
+    return ".".join(loc) or "body"
+
+
+def create_app(settings: Settings | None = None, stores: Stores | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = stores is None
+        app.state.stores = stores or open_stores(settings)
+        yield
+        if own:
+            app.state.stores.close()
+
+    app = FastAPI(title="Tagora", version="0.1.0", lifespan=lifespan)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key.get_secret_value(),
+        session_cookie="tagora_session",
+        max_age=settings.session_max_age_s,
+        same_site="lax",
+        https_only=settings.env == "production",
+    )
+
+    @app.exception_handler(AppError)
+    async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
+        return JSONResponse(exc.to_dict(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": _field_of(e), "message": e.get("msg", "")} for e in exc.errors()]
+        message = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        error = AppError(CoreErrorCode.INVALID_INPUT, message, 422, {"errors": errors})
+        return JSONResponse(error.to_dict(), status_code=422)
+
+    @app.get("/health", tags=["meta"])
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    from tagora.console.pages import router as console_router
+    from tagora.core.api import router as core_router
+    from tagora.profiles.api import router as profiles_router
+
+    app.include_router(core_router)
+    app.include_router(profiles_router)
+    app.include_router(console_router)
+    return app

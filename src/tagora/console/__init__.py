@@ -1,0 +1,1 @@
+"""Server-rendered console: pages, templates, static assets, locales."""

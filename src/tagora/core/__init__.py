@@ -1,0 +1,1 @@
+"""Shared kernel: database sessions, warehouse connection, errors, auth, audit, clock."""

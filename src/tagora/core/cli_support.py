@@ -1,0 +1,63 @@
+"""Helpers every area's CLI uses: open the stores, print JSON or a rich table, turn AppError into exit 2."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+
+from tagora.core.errors import AppError
+from tagora.core.stores import Stores, open_stores
+from tagora.settings import get_settings
+
+console = Console(stderr=True)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot serialize {type(value).__name__}")
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, default=_default, ensure_ascii=False, indent=2) + "\n")
+
+
+def print_table(title: str, rows: list[dict[str, Any]]) -> None:
+    table = Table(title=title)
+    if rows:
+        for col in rows[0]:
+            table.add_column(str(col))
+        for row in rows:
+            table.add_row(*("" if v is None else str(v) for v in row.values()))
+    Console().print(table)
+
+
+@contextmanager
+def cli_stores() -> Iterator[Stores]:
+    """Open the stores for one command; a user error prints its message and exits 2, never a traceback."""
+    try:
+        stores = open_stores(get_settings())
+    except ValueError as exc:  # settings validation
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    try:
+        yield stores
+    except AppError as exc:
+        console.print(f"[red]error ({exc.code}):[/red] {exc.message}")
+        raise typer.Exit(2) from exc
+    finally:
+        stores.close()

@@ -1,0 +1,63 @@
+"""Open both stores: migrate the metadata database with Alembic, create missing warehouse tables."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ibis
+from alembic import command
+from alembic.config import Config
+from ibis.backends import BaseBackend
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from tagora.core.db import make_engine
+from tagora.core.warehouse import connect_warehouse, ensure_tables
+from tagora.settings import Settings
+
+# Every module that declares tables; Alembic and the warehouse read them from here.
+MODEL_MODULES = ("tagora.core.models", "tagora.profiles.models", "tagora.identity.models")
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def load_models() -> dict[str, ibis.Schema]:
+    schemas: dict[str, ibis.Schema] = {}
+    for name in MODEL_MODULES:
+        schemas.update(getattr(importlib.import_module(name), "WAREHOUSE_TABLES", {}))
+    return schemas
+
+
+@dataclass
+class Stores:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    warehouse: BaseBackend
+    extras: dict[str, object] = field(default_factory=dict)
+
+    def close(self) -> None:
+        self.warehouse.disconnect()
+        self.engine.dispose()
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def migrate(engine: Engine) -> None:
+    command.upgrade(alembic_config(engine), "head")
+
+
+def open_stores(settings: Settings) -> Stores:
+    settings.home.mkdir(parents=True, exist_ok=True)
+    schemas = load_models()
+    engine = make_engine(settings.resolved_database_url)
+    migrate(engine)
+    warehouse = connect_warehouse(settings.resolved_warehouse_url)
+    ensure_tables(warehouse, schemas)
+    return Stores(settings, engine, sessionmaker(engine, expire_on_commit=False), warehouse)

@@ -1,0 +1,1 @@
+"""Consent, masking, encryption, export and erasure."""

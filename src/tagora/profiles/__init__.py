@@ -1,0 +1,1 @@
+"""Customers, products, the 360 view and the timeline."""

@@ -1,0 +1,91 @@
+"""``tagora customers ...`` and ``tagora stats``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+
+from tagora.core.auth import CLI_OPERATOR, Principal, principal_for
+from tagora.core.cli_support import cli_stores, print_json, print_table
+from tagora.core.errors import not_found
+from tagora.core.models import User
+from tagora.core.stores import Stores
+from tagora.profiles import facade, logic
+
+customers_app = typer.Typer(help="Search, show and export customers.", no_args_is_help=True)
+AsUser = Annotated[str | None, typer.Option("--as", help="Act as this console user (masking follows the role).")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _actor(stores: Stores, username: str | None) -> Principal:
+    if username is None:
+        return CLI_OPERATOR
+    with stores.sessions() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise not_found("user", username)
+        return principal_for(user)
+
+
+@customers_app.command("search")
+def search(
+    q: Annotated[str, typer.Argument(help="Name, phone, email or external key.")] = "",
+    page: int = 1,
+    page_size: int = 20,
+    as_user: AsUser = None,
+    json: Json = False,
+) -> None:
+    """Find customers."""
+    with cli_stores() as stores:
+        result = logic.search_customers(stores.sessions, _actor(stores, as_user), q, page, page_size)
+        if json:
+            print_json(result)
+        else:
+            print_table(f"{result.total} customers", [i.model_dump() for i in result.items])
+
+
+@customers_app.command("show")
+def show(
+    key: Annotated[str, typer.Argument(help="External key (or uid).")],
+    timeline_page: int = 1,
+    as_user: AsUser = None,
+    json: Json = False,
+) -> None:
+    """A customer's 360 view: attributes, identities, order summary and timeline."""
+    with cli_stores() as stores:
+        view = logic.view_customer(stores, _actor(stores, as_user), key)
+        with stores.sessions() as session:
+            events = facade.timeline(session, stores.warehouse, view.customer.uid, timeline_page, 20)
+        if json:
+            print_json({**view.model_dump(mode="json"), "timeline": events.model_dump(mode="json")})
+            return
+        print_table("customer", [view.customer.model_dump()])
+        print_table("orders", [view.orders.model_dump()])
+        print_table("identities", [i.model_dump() for i in view.identities])
+        print_table(
+            f"timeline (page {events.page}, {events.total} items)",
+            [{"at": i.at, "kind": i.kind, "title": i.title} for i in events.items],
+        )
+
+
+@customers_app.command("export")
+def export(
+    q: Annotated[str, typer.Argument()] = "",
+    output: Annotated[typer.FileTextWrite, typer.Option("--output", "-o")] = "-",  # type: ignore[assignment]
+    as_user: AsUser = None,
+) -> None:
+    """Export matching customers to CSV (masked for roles without pii:view)."""
+    with cli_stores() as stores:
+        output.write(logic.export_customers(stores.sessions, _actor(stores, as_user), q))
+
+
+def stats(json: Json = False) -> None:
+    """Counts of everything in the stores."""
+    with cli_stores() as stores, stores.sessions() as session:
+        counts = facade.store_counts(session, stores.warehouse)
+    if json:
+        print_json(counts)
+    else:
+        print_table("Tagora stores", [{"store": k, "count": v} for k, v in counts.items()])

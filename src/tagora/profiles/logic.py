@@ -1,0 +1,126 @@
+"""Write verbs of the profiles area (and audited reads of personal data)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from tagora.core import audit
+from tagora.core.auth import Permission, Principal
+from tagora.core.db import transaction, upsert
+from tagora.core.errors import AppError, CoreErrorCode
+from tagora.core.stores import Stores
+from tagora.identity.models import Identity
+from tagora.privacy.masking import neutralize_cell
+from tagora.profiles import facade
+from tagora.profiles.models import Customer, Interaction, Product
+from tagora.profiles.schemas import Customer360, CustomerSummary, InteractionCreate, Page
+
+CUSTOMER_FIELDS = (
+    "name", "gender", "birthday", "phone", "email", "country", "province", "city",
+    "registered_at", "source_channel", "member_tier",
+)  # fmt: skip
+PRODUCT_FIELDS = ("name", "category_path", "brand", "price")
+EXPORT_FIELDS = ("customer_key", "name", "phone", "email", "country", "province", "city", "member_tier")
+INTERACTION_KINDS = ("note", "call", "visit", "email", "message", "meeting")
+
+
+def upsert_customers(
+    session: Session, actor: Principal, rows: list[dict[str, Any]], source_system: str
+) -> dict[str, int]:
+    """Create or complete customers by ``customer_key``; returns key -> uid. Runs in the caller's transaction."""
+    if not rows:
+        return {}
+    keys = [r["customer_key"] for r in rows]
+    normalized = [{"customer_key": r["customer_key"], **{f: r.get(f) for f in CUSTOMER_FIELDS}} for r in rows]
+    upsert(session, Customer.__table__, normalized, ["customer_key"], list(CUSTOMER_FIELDS))
+    uids = facade.customer_keys_to_uids(session, keys)
+    upsert(
+        session,
+        Identity.__table__,
+        [{"uid": uids[k], "type": "external_id", "value": k, "source_system": source_system} for k in keys],
+        ["type", "value"],
+    )
+    audit.record(session, actor.username, "customers.upsert", "customer", "", count=len(rows), source=source_system)
+    return uids
+
+
+def upsert_products(session: Session, actor: Principal, rows: list[dict[str, Any]], source_system: str) -> int:
+    normalized = [{"sku": r["sku"], **{f: r.get(f) for f in PRODUCT_FIELDS}} for r in rows]
+    upsert(session, Product.__table__, normalized, ["sku"], list(PRODUCT_FIELDS))
+    if rows:
+        audit.record(session, actor.username, "products.upsert", "product", "", count=len(rows), source=source_system)
+    return len(rows)
+
+
+def view_customer(stores: Stores, actor: Principal, key: str) -> Customer360:
+    """The 360 view; masked unless the viewer has ``pii:view``. The read itself is audited."""
+    masked = not actor.can(Permission.PII_VIEW)
+    with transaction(stores.sessions) as session:
+        customer = facade.find_customer(session, key)
+        view = Customer360(
+            customer=facade.present(customer, masked),
+            identities=facade.identities_of(session, customer.uid),
+            orders=facade.order_summary(stores.warehouse, customer.uid),
+            masked=masked,
+        )
+        audit.record(session, actor.username, "customer.view", "customer", customer.uid, masked=masked)
+    if masked:
+        view.identities = [i for i in view.identities if i.type not in ("phone", "email")]
+    return view
+
+
+def search_customers(
+    sessions: sessionmaker[Session], actor: Principal, q: str, page: int = 1, page_size: int = 20
+) -> Page[CustomerSummary]:
+    masked = not actor.can(Permission.PII_VIEW)
+    with transaction(sessions) as session:
+        result = facade.search_customers(session, q, page, page_size, masked=masked)
+        audit.record(session, actor.username, "customer.search", "customer", "", q=q, hits=result.total, masked=masked)
+    return result
+
+
+def export_customers(sessions: sessionmaker[Session], actor: Principal, q: str = "") -> str:
+    """CSV of matching customers, masked per role, formula cells neutralized; audited."""
+    masked = not actor.can(Permission.PII_VIEW)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_FIELDS)
+    count = 0
+    with transaction(sessions) as session:
+        page = 1
+        while True:
+            chunk = facade.search_customers(session, q, page, facade.MAX_PAGE_SIZE, masked=masked)
+            for item in chunk.items:
+                row = item.model_dump()
+                writer.writerow([neutralize_cell(row.get(f) or "") for f in EXPORT_FIELDS])
+            count += len(chunk.items)
+            if count >= chunk.total or not chunk.items:
+                break
+            page += 1
+        audit.record(session, actor.username, "customer.export", "customer", "", q=q, rows=count, masked=masked)
+    return out.getvalue()
+
+
+def add_interaction(sessions: sessionmaker[Session], actor: Principal, key: str, data: InteractionCreate) -> int:
+    if data.kind not in INTERACTION_KINDS:
+        raise AppError(
+            CoreErrorCode.INVALID_INPUT,
+            f"kind must be one of {', '.join(INTERACTION_KINDS)}",
+            422,
+            {"field": "kind"},
+        )
+    with transaction(sessions) as session:
+        customer = facade.find_customer(session, key)
+        note = Interaction(uid=customer.uid, kind=data.kind, body=data.body, author=actor.username)
+        if data.occurred_at is not None:
+            note.occurred_at = data.occurred_at
+        session.add(note)
+        session.flush()
+        audit.record(session, actor.username, "interaction.add", "customer", customer.uid, kind=data.kind)
+        return note.id
+
+
