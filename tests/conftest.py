@@ -1,0 +1,77 @@
+"""Shared fixtures: real SQLite + DuckDB stores in a temp dir, PostgreSQL when CI provides one."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tagora.app import create_app
+from tagora.core import logic as core_logic
+from tagora.core.auth import CLI_OPERATOR
+from tagora.core.stores import Stores, open_stores
+from tagora.settings import Settings
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+ONLINE_RETAIL = SHARED_DATA / "online-retail" / "online_retail_2010-12-01_2011-09-30.csv.gz"
+REQUIRE_SERVICES = os.environ.get("TAGORA_TEST_REQUIRE_SERVICES") == "1"
+PASSWORD = "correct-horse-battery"
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip when a service or data set is missing, but fail in CI where everything must be present."""
+    if not condition:
+        if REQUIRE_SERVICES:
+            pytest.fail(f"required in CI: {reason}")
+        pytest.skip(reason)
+
+
+def make_settings(home: Path, **overrides: object) -> Settings:
+    return Settings(env="test", home=home, secret_key="test-secret-key-0123456789", **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "home")
+
+
+@pytest.fixture
+def stores(settings: Settings) -> Iterator[Stores]:
+    s = open_stores(settings)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    url = os.environ.get("TAGORA_TEST_POSTGRES_URL", "")
+    need(bool(url), "TAGORA_TEST_POSTGRES_URL is not set")
+    return url
+
+
+@pytest.fixture
+def online_retail_path() -> Path:
+    need(ONLINE_RETAIL.exists(), f"{ONLINE_RETAIL} is missing")
+    return ONLINE_RETAIL
+
+
+@pytest.fixture
+def users(stores: Stores) -> dict[str, str]:
+    """One user per role; returns role -> username (password is PASSWORD)."""
+    for role in ("admin", "marketer", "sales", "analyst"):
+        core_logic.create_user(stores.sessions, CLI_OPERATOR, f"{role}1", PASSWORD, role)
+    return {role: f"{role}1" for role in ("admin", "marketer", "sales", "analyst")}
+
+
+@pytest.fixture
+def client(settings: Settings, stores: Stores) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, stores)) as c:
+        yield c
+
+
+def login(client: TestClient, username: str) -> None:
+    response = client.post("/api/auth/login", json={"username": username, "password": PASSWORD})
+    assert response.status_code == 200, response.text
