@@ -70,7 +70,7 @@ def search_customers(session: Session, q: str, page: int = 1, page_size: int = 2
             func.lower(Customer.customer_key).like(like),
         ]
         digits = "".join(ch for ch in q if ch.isdigit())
-        if len(digits) >= 3:
+        if len(digits) >= 3 and all(ch.isdigit() or ch in "+-() " for ch in q):
             conditions.append(Customer.phone.like(f"%{digits}%"))
         query = query.where(or_(*conditions))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -203,7 +203,8 @@ def customer_keys_to_uids(session: Session, keys: list[str]) -> dict[str, int]:
     out: dict[str, int] = {}
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
-        out.update(session.execute(select(Customer.customer_key, Customer.uid).where(Customer.customer_key.in_(chunk))).tuples())
+        rows = session.execute(select(Customer.customer_key, Customer.uid).where(Customer.customer_key.in_(chunk)))
+        out.update({key: uid for key, uid in rows})
     return out
 
 
