@@ -33,7 +33,9 @@ def test_only_admin_may_view_personal_data() -> None:
         ("username", {"username": "  "}),
     ],
 )
-def test_creating_a_user_with_bad_input_names_the_field(stores: Stores, field: str, kwargs: dict[str, str]) -> None:
+def test_creating_a_user_with_bad_input_names_the_field(
+    stores: Stores, field: str, kwargs: dict[str, str]
+) -> None:
     args = {"username": "bob", "password": "long-enough", "role": "sales", **kwargs}
     with pytest.raises(AppError) as err:
         logic.create_user(stores.sessions, CLI_OPERATOR, **args)

@@ -16,7 +16,9 @@ def test_a_placeholder_secret_is_refused_outside_development(env: str) -> None:
         Settings(env=env)  # type: ignore[arg-type]
 
 
-def test_settings_come_from_tagora_environment_variables(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_settings_come_from_tagora_environment_variables(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("TAGORA_HOME", str(tmp_path))
     monkeypatch.setenv("TAGORA_ENV", "production")
     monkeypatch.setenv("TAGORA_SECRET_KEY", "a-real-secret-value")

@@ -67,6 +67,9 @@ def seed(stores: Stores) -> dict[str, int]:
         ),
     )
     logic.add_interaction(
-        stores.sessions, CLI_OPERATOR, "C001", InteractionCreate(kind="call", body="asked about sizes", occurred_at=_ts(4))
+        stores.sessions,
+        CLI_OPERATOR,
+        "C001",
+        InteractionCreate(kind="call", body="asked about sizes", occurred_at=_ts(4)),
     )
     return uids

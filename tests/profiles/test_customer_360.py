@@ -118,7 +118,9 @@ def test_api_tokens_authenticate_and_a_missing_login_is_401(client: TestClient, 
     assert client.get("/api/customers", headers={"Authorization": "Bearer nope"}).status_code == 401
 
 
-def test_bad_input_is_a_4xx_naming_the_field(client: TestClient, stores: Stores, users: dict[str, str]) -> None:
+def test_bad_input_is_a_4xx_naming_the_field(
+    client: TestClient, stores: Stores, users: dict[str, str]
+) -> None:
     seed(stores)
     login(client, users["sales"])
     bad_page = client.get("/api/customers", params={"page": "zero"})
@@ -132,7 +134,9 @@ def test_bad_input_is_a_4xx_naming_the_field(client: TestClient, stores: Stores,
     assert no_body.status_code == 422 and no_body.json()["error"]["data"]["errors"][0]["field"] == "body"
 
 
-def test_roles_without_the_permission_are_forbidden(client: TestClient, stores: Stores, users: dict[str, str]) -> None:
+def test_roles_without_the_permission_are_forbidden(
+    client: TestClient, stores: Stores, users: dict[str, str]
+) -> None:
     seed(stores)
     login(client, users["analyst"])
     response = client.post("/api/customers/C001/interactions", json={"kind": "note", "body": "hi"})

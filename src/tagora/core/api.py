@@ -28,7 +28,9 @@ class MePublic(BaseModel):
 
 
 def _me(p: Principal) -> MePublic:
-    return MePublic(username=p.username, role=p.role.value, permissions=sorted(p.permissions), locale=p.locale)
+    return MePublic(
+        username=p.username, role=p.role.value, permissions=sorted(p.permissions), locale=p.locale
+    )
 
 
 @router.post("/login", response_model=MePublic)

@@ -19,7 +19,9 @@ def record(
     **detail: Any,
 ) -> None:
     session.add(
-        AuditEntry(actor=actor, action=action, target_type=target_type, target_id=str(target_id), detail=detail)
+        AuditEntry(
+            actor=actor, action=action, target_type=target_type, target_id=str(target_id), detail=detail
+        )
     )
 
 

@@ -100,7 +100,9 @@ def current_principal(request: Request) -> Principal:
         if header.lower().startswith("bearer "):
             token_hash = hash_token(header[7:].strip())
             user = session.scalar(
-                select(User).join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.token_hash == token_hash)
+                select(User)
+                .join(ApiToken, ApiToken.user_id == User.id)
+                .where(ApiToken.token_hash == token_hash)
             )
         else:
             user_id = request.session.get("user_id") if "session" in request.scope else None

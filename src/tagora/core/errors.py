@@ -30,4 +30,6 @@ class AppError(Exception):
 
 
 def not_found(what: str, key: object) -> AppError:
-    return AppError(CoreErrorCode.NOT_FOUND, f"{what} {key!r} not found", 404, {"what": what, "key": str(key)})
+    return AppError(
+        CoreErrorCode.NOT_FOUND, f"{what} {key!r} not found", 404, {"what": what, "key": str(key)}
+    )

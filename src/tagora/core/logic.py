@@ -26,7 +26,10 @@ def create_user(
         raise AppError(CoreErrorCode.INVALID_INPUT, "username must not be empty", 422, {"field": "username"})
     if len(password) < 8:
         raise AppError(
-            CoreErrorCode.INVALID_INPUT, "password must have at least 8 characters", 422, {"field": "password"}
+            CoreErrorCode.INVALID_INPUT,
+            "password must have at least 8 characters",
+            422,
+            {"field": "password"},
         )
     if role not in Role.__members__.values():
         raise AppError(
@@ -39,7 +42,9 @@ def create_user(
         raise AppError(CoreErrorCode.INVALID_INPUT, "locale must be 'en' or 'zh'", 422, {"field": "locale"})
     with transaction(sessions) as session:
         if session.scalar(select(User.id).where(User.username == username)) is not None:
-            raise AppError(CoreErrorCode.CONFLICT, f"user {username!r} already exists", 409, {"field": "username"})
+            raise AppError(
+                CoreErrorCode.CONFLICT, f"user {username!r} already exists", 409, {"field": "username"}
+            )
         user = User(
             username=username,
             display_name=display_name or username,
@@ -58,7 +63,9 @@ def issue_api_token(sessions: sessionmaker[Session], actor: Principal, username:
     with transaction(sessions) as session:
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
-            raise AppError(CoreErrorCode.NOT_FOUND, f"user {username!r} not found", 404, {"field": "username"})
+            raise AppError(
+                CoreErrorCode.NOT_FOUND, f"user {username!r} not found", 404, {"field": "username"}
+            )
         session.add(ApiToken(user_id=user.id, name=name, token_hash=token_hash))
         audit.record(session, actor.username, "token.issue", "user", user.id, name=name)
     return token

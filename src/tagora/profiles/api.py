@@ -20,7 +20,11 @@ Reader = Annotated[Principal, Depends(require(Permission.CUSTOMERS_READ))]
 
 @router.get("/customers", response_model=Page[CustomerSummary])
 def search_customers(
-    stores: StoresDep, actor: Reader, q: str = "", page: int = Query(1, ge=1), page_size: int = Query(20, ge=1, le=200)
+    stores: StoresDep,
+    actor: Reader,
+    q: str = "",
+    page: int = Query(1, ge=1),
+    page_size: int = Query(20, ge=1, le=200),
 ) -> Page[CustomerSummary]:
     return logic.search_customers(stores.sessions, actor, q, page, page_size)
 
@@ -44,7 +48,11 @@ def show_customer(stores: StoresDep, actor: Reader, key: str) -> Customer360:
 
 @router.get("/customers/{key}/timeline", response_model=Page[TimelineItem])
 def customer_timeline(
-    stores: StoresDep, actor: Reader, key: str, page: int = Query(1, ge=1), page_size: int = Query(20, ge=1, le=200)
+    stores: StoresDep,
+    actor: Reader,
+    key: str,
+    page: int = Query(1, ge=1),
+    page_size: int = Query(20, ge=1, le=200),
 ) -> Page[TimelineItem]:
     with stores.sessions() as session:
         uid = facade.find_customer(session, key).uid
@@ -64,4 +72,7 @@ def add_interaction(
 @router.get("/stats")
 def stats(stores: StoresDep, actor: Reader) -> dict[str, Any]:
     with stores.sessions() as session:
-        return {**facade.store_counts(session, stores.warehouse), "monthly": facade.monthly_revenue(stores.warehouse)}
+        return {
+            **facade.store_counts(session, stores.warehouse),
+            "monthly": facade.monthly_revenue(stores.warehouse),
+        }

@@ -15,7 +15,9 @@ from tagora.core.stores import Stores
 from tagora.profiles import facade, logic
 
 customers_app = typer.Typer(help="Search, show and export customers.", no_args_is_help=True)
-AsUser = Annotated[str | None, typer.Option("--as", help="Act as this console user (masking follows the role).")]
+AsUser = Annotated[
+    str | None, typer.Option("--as", help="Act as this console user (masking follows the role).")
+]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import heapq
 import json
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -50,14 +49,18 @@ def present(customer: Customer, masked: bool) -> CustomerPublic:
 
 
 def summarize(customer: Customer, masked: bool) -> CustomerSummary:
-    return CustomerSummary.model_validate(present(customer, masked).model_dump(include=set(CustomerSummary.model_fields)))
+    return CustomerSummary.model_validate(
+        present(customer, masked).model_dump(include=set(CustomerSummary.model_fields))
+    )
 
 
 def clamp_page(page: int, page_size: int) -> tuple[int, int]:
     return max(page, 1), min(max(page_size, 1), MAX_PAGE_SIZE)
 
 
-def search_customers(session: Session, q: str, page: int = 1, page_size: int = 20, masked: bool = True) -> Page[CustomerSummary]:
+def search_customers(
+    session: Session, q: str, page: int = 1, page_size: int = 20, masked: bool = True
+) -> Page[CustomerSummary]:
     """Match name, phone, email or external key (case-insensitive substring; phones by digits)."""
     page, page_size = clamp_page(page, page_size)
     query = select(Customer)
@@ -101,14 +104,18 @@ def order_summary(warehouse: BaseBackend, uid: int) -> OrderSummary:
     orders = warehouse.table("orders")
     mine = orders.filter(orders.uid == uid)
     is_purchase = mine.kind == PURCHASE
-    row = mine.aggregate(
-        order_count=is_purchase.sum(),
-        total_spend=mine.amount.sum(where=is_purchase),
-        first_order_at=mine.ordered_at.min(where=is_purchase),
-        last_order_at=mine.ordered_at.max(where=is_purchase),
-        cancellation_count=(mine.kind == CANCELLATION).sum(),
-        cancelled_amount=mine.amount.sum(where=mine.kind == CANCELLATION),
-    ).to_pyarrow().to_pylist()[0]
+    row = (
+        mine.aggregate(
+            order_count=is_purchase.sum(),
+            total_spend=mine.amount.sum(where=is_purchase),
+            first_order_at=mine.ordered_at.min(where=is_purchase),
+            last_order_at=mine.ordered_at.max(where=is_purchase),
+            cancellation_count=(mine.kind == CANCELLATION).sum(),
+            cancelled_amount=mine.amount.sum(where=mine.kind == CANCELLATION),
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
     count = int(row["order_count"] or 0)
     spend = _money(row["total_spend"])
     return OrderSummary(
@@ -151,7 +158,11 @@ def timeline(
             at=as_utc(e["occurred_at"]),
             kind="event",
             title=e["event"],
-            detail={"channel": e["channel"], "sku": e["sku"], "properties": json.loads(e["properties"] or "{}")},
+            detail={
+                "channel": e["channel"],
+                "sku": e["sku"],
+                "properties": json.loads(e["properties"] or "{}"),
+            },
         )
         for e in _latest(events, "occurred_at", need)
     ]
@@ -159,7 +170,9 @@ def timeline(
         select(Interaction).where(Interaction.uid == uid).order_by(Interaction.occurred_at.desc()).limit(need)
     )
     note_items = [
-        TimelineItem(at=n.occurred_at, kind="interaction", title=n.kind, detail={"body": n.body, "author": n.author})
+        TimelineItem(
+            at=n.occurred_at, kind="interaction", title=n.kind, detail={"body": n.body, "author": n.author}
+        )
         for n in notes
     ]
     merged = list(heapq.merge(order_items, event_items, note_items, key=lambda i: i.at, reverse=True))
@@ -178,7 +191,11 @@ def monthly_revenue(warehouse: BaseBackend) -> list[dict[str, Any]]:
         .to_pylist()
     )
     return [
-        {"month": r["month"].strftime("%Y-%m"), "orders": int(r["orders"]), "revenue": float(_money(r["revenue"]))}
+        {
+            "month": r["month"].strftime("%Y-%m"),
+            "orders": int(r["orders"]),
+            "revenue": float(_money(r["revenue"])),
+        }
         for r in rows
     ]
 
@@ -203,8 +220,8 @@ def customer_keys_to_uids(session: Session, keys: list[str]) -> dict[str, int]:
     out: dict[str, int] = {}
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
-        rows = session.execute(select(Customer.customer_key, Customer.uid).where(Customer.customer_key.in_(chunk)))
+        rows = session.execute(
+            select(Customer.customer_key, Customer.uid).where(Customer.customer_key.in_(chunk))
+        )
         out.update({key: uid for key, uid in rows})
     return out
-
-

@@ -31,7 +31,7 @@ INTERACTION_KINDS = ("note", "call", "visit", "email", "message", "meeting")
 def upsert_customers(
     session: Session, actor: Principal, rows: list[dict[str, Any]], source_system: str
 ) -> dict[str, int]:
-    """Create or complete customers by ``customer_key``; returns key -> uid. Runs in the caller's transaction."""
+    """Create or complete customers by ``customer_key``; returns key -> uid (in the caller's transaction)."""
     if not rows:
         return {}
     keys = [r["customer_key"] for r in rows]
@@ -44,15 +44,21 @@ def upsert_customers(
         [{"uid": uids[k], "type": "external_id", "value": k, "source_system": source_system} for k in keys],
         ["type", "value"],
     )
-    audit.record(session, actor.username, "customers.upsert", "customer", "", count=len(rows), source=source_system)
+    audit.record(
+        session, actor.username, "customers.upsert", "customer", "", count=len(rows), source=source_system
+    )
     return uids
 
 
-def upsert_products(session: Session, actor: Principal, rows: list[dict[str, Any]], source_system: str) -> int:
+def upsert_products(
+    session: Session, actor: Principal, rows: list[dict[str, Any]], source_system: str
+) -> int:
     normalized = [{"sku": r["sku"], **{f: r.get(f) for f in PRODUCT_FIELDS}} for r in rows]
     upsert(session, Product.__table__, normalized, ["sku"], list(PRODUCT_FIELDS))
     if rows:
-        audit.record(session, actor.username, "products.upsert", "product", "", count=len(rows), source=source_system)
+        audit.record(
+            session, actor.username, "products.upsert", "product", "", count=len(rows), source=source_system
+        )
     return len(rows)
 
 
@@ -79,7 +85,9 @@ def search_customers(
     masked = not actor.can(Permission.PII_VIEW)
     with transaction(sessions) as session:
         result = facade.search_customers(session, q, page, page_size, masked=masked)
-        audit.record(session, actor.username, "customer.search", "customer", "", q=q, hits=result.total, masked=masked)
+        audit.record(
+            session, actor.username, "customer.search", "customer", "", q=q, hits=result.total, masked=masked
+        )
     return result
 
 
@@ -101,11 +109,15 @@ def export_customers(sessions: sessionmaker[Session], actor: Principal, q: str =
             if count >= chunk.total or not chunk.items:
                 break
             page += 1
-        audit.record(session, actor.username, "customer.export", "customer", "", q=q, rows=count, masked=masked)
+        audit.record(
+            session, actor.username, "customer.export", "customer", "", q=q, rows=count, masked=masked
+        )
     return out.getvalue()
 
 
-def add_interaction(sessions: sessionmaker[Session], actor: Principal, key: str, data: InteractionCreate) -> int:
+def add_interaction(
+    sessions: sessionmaker[Session], actor: Principal, key: str, data: InteractionCreate
+) -> int:
     if data.kind not in INTERACTION_KINDS:
         raise AppError(
             CoreErrorCode.INVALID_INPUT,
@@ -122,5 +134,3 @@ def add_interaction(sessions: sessionmaker[Session], actor: Principal, key: str,
         session.flush()
         audit.record(session, actor.username, "interaction.add", "customer", customer.uid, kind=data.kind)
         return note.id
-
-
