@@ -46,7 +46,7 @@ def test_the_timeline_merges_orders_events_and_notes_newest_first_in_pages(store
 def test_search_finds_a_customer_by_name_email_key_or_phone(stores: Stores, q: str) -> None:
     seed(stores)
     with stores.sessions() as session:
-        page = facade.search_customers(session, q)
+        page = facade.find_customers(session, q)
     assert [c.customer_key for c in page.items] == ["C001"]
 
 

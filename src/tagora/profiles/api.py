@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from tagora.core.auth import Permission, Principal, require
 from tagora.core.deps import get_stores
 from tagora.core.stores import Stores
-from tagora.profiles import facade, logic
+from tagora.profiles import logic, queries
 from tagora.profiles.schemas import Customer360, CustomerSummary, InteractionCreate, Page, TimelineItem
 
 router = APIRouter(prefix="/api", tags=["customers"])
@@ -55,8 +55,8 @@ def customer_timeline(
     page_size: int = Query(20, ge=1, le=200),
 ) -> Page[TimelineItem]:
     with stores.sessions() as session:
-        uid = facade.find_customer(session, key).uid
-        return facade.timeline(session, stores.warehouse, uid, page, page_size)
+        uid = queries.find_customer(session, key).uid
+        return queries.timeline(session, stores.warehouse, uid, page, page_size)
 
 
 @router.post("/customers/{key}/interactions", status_code=201)
@@ -73,6 +73,6 @@ def add_interaction(
 def stats(stores: StoresDep, actor: Reader) -> dict[str, Any]:
     with stores.sessions() as session:
         return {
-            **facade.store_counts(session, stores.warehouse),
-            "monthly": facade.monthly_revenue(stores.warehouse),
+            **queries.store_counts(session, stores.warehouse),
+            "monthly": queries.monthly_revenue(stores.warehouse),
         }

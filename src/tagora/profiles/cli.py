@@ -12,7 +12,7 @@ from tagora.core.cli_support import cli_stores, print_json, print_table
 from tagora.core.errors import not_found
 from tagora.core.models import User
 from tagora.core.stores import Stores
-from tagora.profiles import facade, logic
+from tagora.profiles import logic, queries
 
 customers_app = typer.Typer(help="Search, show and export customers.", no_args_is_help=True)
 AsUser = Annotated[
@@ -59,7 +59,7 @@ def show(
     with cli_stores() as stores:
         view = logic.view_customer(stores, _actor(stores, as_user), key)
         with stores.sessions() as session:
-            events = facade.timeline(session, stores.warehouse, view.customer.uid, timeline_page, 20)
+            events = queries.timeline(session, stores.warehouse, view.customer.uid, timeline_page, 20)
         if json:
             print_json({**view.model_dump(mode="json"), "timeline": events.model_dump(mode="json")})
             return
@@ -86,7 +86,7 @@ def export(
 def stats(json: Json = False) -> None:
     """Counts of everything in the stores."""
     with cli_stores() as stores, stores.sessions() as session:
-        counts = facade.store_counts(session, stores.warehouse)
+        counts = queries.store_counts(session, stores.warehouse)
     if json:
         print_json(counts)
     else:

@@ -13,9 +13,9 @@ from tagora.core.auth import Permission, Principal
 from tagora.core.db import transaction, upsert
 from tagora.core.errors import AppError, CoreErrorCode
 from tagora.core.stores import Stores
-from tagora.identity.models import Identity
-from tagora.privacy.masking import neutralize_cell
-from tagora.profiles import facade
+from tagora.identity import facade as identity
+from tagora.privacy.facade import neutralize_cell
+from tagora.profiles import queries
 from tagora.profiles.models import Customer, Interaction, Product
 from tagora.profiles.schemas import Customer360, CustomerSummary, InteractionCreate, Page
 
@@ -37,13 +37,8 @@ def upsert_customers(
     keys = [r["customer_key"] for r in rows]
     normalized = [{"customer_key": r["customer_key"], **{f: r.get(f) for f in CUSTOMER_FIELDS}} for r in rows]
     upsert(session, Customer.__table__, normalized, ["customer_key"], list(CUSTOMER_FIELDS))
-    uids = facade.customer_keys_to_uids(session, keys)
-    upsert(
-        session,
-        Identity.__table__,
-        [{"uid": uids[k], "type": "external_id", "value": k, "source_system": source_system} for k in keys],
-        ["type", "value"],
-    )
+    uids = queries.customer_keys_to_uids(session, keys)
+    identity.link_external_ids(session, {k: uids[k] for k in keys}, source_system)
     audit.record(
         session, actor.username, "customers.upsert", "customer", "", count=len(rows), source=source_system
     )
@@ -66,11 +61,11 @@ def view_customer(stores: Stores, actor: Principal, key: str) -> Customer360:
     """The 360 view; masked unless the viewer has ``pii:view``. The read itself is audited."""
     masked = not actor.can(Permission.PII_VIEW)
     with transaction(stores.sessions) as session:
-        customer = facade.find_customer(session, key)
+        customer = queries.find_customer(session, key)
         view = Customer360(
-            customer=facade.present(customer, masked),
-            identities=facade.identities_of(session, customer.uid),
-            orders=facade.order_summary(stores.warehouse, customer.uid),
+            customer=queries.present(customer, masked),
+            identities=identity.identities_of(session, customer.uid),
+            orders=queries.order_summary(stores.warehouse, customer.uid),
             masked=masked,
         )
         audit.record(session, actor.username, "customer.view", "customer", customer.uid, masked=masked)
@@ -84,7 +79,7 @@ def search_customers(
 ) -> Page[CustomerSummary]:
     masked = not actor.can(Permission.PII_VIEW)
     with transaction(sessions) as session:
-        result = facade.search_customers(session, q, page, page_size, masked=masked)
+        result = queries.find_customers(session, q, page, page_size, masked=masked)
         audit.record(
             session, actor.username, "customer.search", "customer", "", q=q, hits=result.total, masked=masked
         )
@@ -101,7 +96,7 @@ def export_customers(sessions: sessionmaker[Session], actor: Principal, q: str =
     with transaction(sessions) as session:
         page = 1
         while True:
-            chunk = facade.search_customers(session, q, page, facade.MAX_PAGE_SIZE, masked=masked)
+            chunk = queries.find_customers(session, q, page, queries.MAX_PAGE_SIZE, masked=masked)
             for item in chunk.items:
                 row = item.model_dump()
                 writer.writerow([neutralize_cell(row.get(f) or "") for f in EXPORT_FIELDS])
@@ -126,7 +121,7 @@ def add_interaction(
             {"field": "kind"},
         )
     with transaction(sessions) as session:
-        customer = facade.find_customer(session, key)
+        customer = queries.find_customer(session, key)
         note = Interaction(uid=customer.uid, kind=data.kind, body=data.body, author=actor.username)
         if data.occurred_at is not None:
             note.occurred_at = data.occurred_at

@@ -8,6 +8,8 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from tagora.identity.schemas import IdentityPublic
+
 T = TypeVar("T")
 
 
@@ -38,12 +40,6 @@ class CustomerPublic(CustomerSummary):
     registered_at: datetime | None
     source_channel: str | None
     owner_id: int | None
-
-
-class IdentityPublic(BaseModel):
-    type: str
-    value: str
-    source_system: str
 
 
 class OrderSummary(BaseModel):

@@ -1,0 +1,225 @@
+"""Read queries of the profiles area; other areas reach them through ``facade``."""
+
+from __future__ import annotations
+
+import heapq
+import json
+from decimal import Decimal
+from typing import Any
+
+import ibis
+from ibis.backends import BaseBackend
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from tagora.core.clock import as_utc
+from tagora.core.errors import not_found
+from tagora.identity import facade as identity
+from tagora.privacy.facade import mask_email, mask_phone
+from tagora.profiles.models import CANCELLATION, PURCHASE, Customer, Interaction, Product
+from tagora.profiles.schemas import (
+    CustomerPublic,
+    CustomerSummary,
+    OrderSummary,
+    Page,
+    TimelineItem,
+)
+
+MAX_PAGE_SIZE = 200
+
+
+def present(customer: Customer, masked: bool) -> CustomerPublic:
+    return CustomerPublic(
+        uid=customer.uid,
+        customer_key=customer.customer_key,
+        name=customer.name,
+        phone=mask_phone(customer.phone) if masked else customer.phone,
+        email=mask_email(customer.email) if masked else customer.email,
+        country=customer.country,
+        city=customer.city,
+        member_tier=customer.member_tier,
+        gender=customer.gender,
+        birthday=customer.birthday,
+        province=customer.province,
+        registered_at=customer.registered_at,
+        source_channel=customer.source_channel,
+        owner_id=customer.owner_id,
+    )
+
+
+def summarize(customer: Customer, masked: bool) -> CustomerSummary:
+    return CustomerSummary.model_validate(
+        present(customer, masked).model_dump(include=set(CustomerSummary.model_fields))
+    )
+
+
+def clamp_page(page: int, page_size: int) -> tuple[int, int]:
+    return max(page, 1), min(max(page_size, 1), MAX_PAGE_SIZE)
+
+
+def find_customers(
+    session: Session, q: str, page: int = 1, page_size: int = 20, masked: bool = True
+) -> Page[CustomerSummary]:
+    """Match name, phone, email or external key (case-insensitive substring; phones by digits)."""
+    page, page_size = clamp_page(page, page_size)
+    query = select(Customer)
+    q = q.strip()
+    if q:
+        like = f"%{q.lower()}%"
+        conditions = [
+            func.lower(Customer.name).like(like),
+            func.lower(Customer.email).like(like),
+            func.lower(Customer.customer_key).like(like),
+        ]
+        digits = "".join(ch for ch in q if ch.isdigit())
+        if len(digits) >= 3 and all(ch.isdigit() or ch in "+-() " for ch in q):
+            conditions.append(Customer.phone.like(f"%{digits}%"))
+        query = query.where(or_(*conditions))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Customer.uid).offset((page - 1) * page_size).limit(page_size))
+    return Page(items=[summarize(c, masked) for c in rows], total=total, page=page, page_size=page_size)
+
+
+def find_customer(session: Session, key: str) -> Customer:
+    """By external key, else by numeric uid."""
+    customer = session.scalar(select(Customer).where(Customer.customer_key == key))
+    if customer is None and key.isdigit():
+        customer = session.get(Customer, int(key))
+    if customer is None:
+        raise not_found("customer", key)
+    return customer
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal("0") if value is None or value != value else Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def order_summary(warehouse: BaseBackend, uid: int) -> OrderSummary:
+    orders = warehouse.table("orders")
+    mine = orders.filter(orders.uid == uid)
+    is_purchase = mine.kind == PURCHASE
+    row = (
+        mine.aggregate(
+            order_count=is_purchase.sum(),
+            total_spend=mine.amount.sum(where=is_purchase),
+            first_order_at=mine.ordered_at.min(where=is_purchase),
+            last_order_at=mine.ordered_at.max(where=is_purchase),
+            cancellation_count=(mine.kind == CANCELLATION).sum(),
+            cancelled_amount=mine.amount.sum(where=mine.kind == CANCELLATION),
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    count = int(row["order_count"] or 0)
+    spend = _money(row["total_spend"])
+    return OrderSummary(
+        order_count=count,
+        total_spend=spend,
+        first_order_at=row["first_order_at"],
+        last_order_at=row["last_order_at"],
+        average_order_value=(spend / count).quantize(Decimal("0.01")) if count else None,
+        cancellation_count=int(row["cancellation_count"] or 0),
+        cancelled_amount=_money(row["cancelled_amount"]),
+    )
+
+
+def _latest(table: ibis.Table, time_col: str, limit: int) -> list[dict[str, Any]]:
+    return table.order_by(ibis.desc(time_col)).limit(limit).to_pyarrow().to_pylist()
+
+
+def timeline(
+    session: Session, warehouse: BaseBackend, uid: int, page: int = 1, page_size: int = 20
+) -> Page[TimelineItem]:
+    """Orders, cancellations, events and interactions, newest first, merged across both stores."""
+    page, page_size = clamp_page(page, page_size)
+    need = page * page_size
+    orders = warehouse.table("orders").filter(lambda t: t.uid == uid)
+    events = warehouse.table("events").filter(lambda t: t.uid == uid)
+    total = int(orders.count().execute()) + int(events.count().execute())
+    total += session.scalar(select(func.count()).where(Interaction.uid == uid)) or 0
+
+    order_items = [
+        TimelineItem(
+            at=as_utc(o["ordered_at"]),
+            kind="order" if o["kind"] == PURCHASE else "cancellation",
+            title=o["order_id"],
+            detail={"amount": str(_money(o["amount"])), "lines": o["line_count"], "channel": o["channel"]},
+        )
+        for o in _latest(orders, "ordered_at", need)
+    ]
+    event_items = [
+        TimelineItem(
+            at=as_utc(e["occurred_at"]),
+            kind="event",
+            title=e["event"],
+            detail={
+                "channel": e["channel"],
+                "sku": e["sku"],
+                "properties": json.loads(e["properties"] or "{}"),
+            },
+        )
+        for e in _latest(events, "occurred_at", need)
+    ]
+    notes = session.scalars(
+        select(Interaction).where(Interaction.uid == uid).order_by(Interaction.occurred_at.desc()).limit(need)
+    )
+    note_items = [
+        TimelineItem(
+            at=n.occurred_at, kind="interaction", title=n.kind, detail={"body": n.body, "author": n.author}
+        )
+        for n in notes
+    ]
+    merged = list(heapq.merge(order_items, event_items, note_items, key=lambda i: i.at, reverse=True))
+    return Page(items=merged[need - page_size : need], total=total, page=page, page_size=page_size)
+
+
+def monthly_revenue(warehouse: BaseBackend) -> list[dict[str, Any]]:
+    orders = warehouse.table("orders")
+    purchases = orders.filter(orders.kind == PURCHASE)
+    month = purchases.ordered_at.truncate("M").name("month")
+    rows = (
+        purchases.group_by(month)
+        .aggregate(orders=purchases.count(), revenue=purchases.amount.sum())
+        .order_by("month")
+        .to_pyarrow()
+        .to_pylist()
+    )
+    return [
+        {
+            "month": r["month"].strftime("%Y-%m"),
+            "orders": int(r["orders"]),
+            "revenue": float(_money(r["revenue"])),
+        }
+        for r in rows
+    ]
+
+
+def store_counts(session: Session, warehouse: BaseBackend) -> dict[str, int | float]:
+    orders = warehouse.table("orders")
+    purchases = orders.filter(orders.kind == PURCHASE)
+    return {
+        "customers": session.scalar(select(func.count()).select_from(Customer)) or 0,
+        "identities": identity.count_identities(session),
+        "products": session.scalar(select(func.count()).select_from(Product)) or 0,
+        "interactions": session.scalar(select(func.count()).select_from(Interaction)) or 0,
+        "orders": int(purchases.count().execute()),
+        "cancellations": int(orders.filter(orders.kind == CANCELLATION).count().execute()),
+        "order_lines": int(warehouse.table("order_lines").count().execute()),
+        "events": int(warehouse.table("events").count().execute()),
+        "revenue": float(_money(purchases.amount.sum().execute())),
+    }
+
+
+def customer_keys_to_uids(session: Session, keys: list[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        rows = session.execute(
+            select(Customer.customer_key, Customer.uid).where(Customer.customer_key.in_(chunk))
+        )
+        out.update({key: uid for key, uid in rows})
+    return out
+
+
+def find_customer_uid(session: Session, key: str) -> int:
+    return find_customer(session, key).uid
