@@ -24,9 +24,8 @@ def link_external_ids(session: Session, uids: dict[str, int], source_system: str
 
     A key already linked keeps its profile: identity resolution, not a file import, decides merges.
     """
-    upsert(
-        session,
-        Identity.__table__,
-        [{"uid": uid, "type": "external_id", "value": k, "source_system": source_system} for k, uid in uids.items()],
-        ["type", "value"],
-    )
+    rows = [
+        {"uid": uid, "type": "external_id", "value": key, "source_system": source_system}
+        for key, uid in uids.items()
+    ]
+    upsert(session, Identity.__table__, rows, ["type", "value"])
