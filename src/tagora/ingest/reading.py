@@ -1,0 +1,71 @@
+"""Read a CSV file as all-string columns through Ibis on an in-memory DuckDB, checking it first.
+
+Everything here happens before anything is written, so a bad file fails the import cleanly.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+import ibis
+import numpy as np
+import pyarrow as pa
+from ibis.backends import BaseBackend
+
+from tagora.core.errors import AppError
+from tagora.ingest.errors import IngestErrorCode
+
+ROW_INDEX = "row_idx"
+
+
+def unreadable(path: Path, why: object) -> AppError:
+    return AppError(
+        IngestErrorCode.UNREADABLE_FILE, f"cannot read {path}: {why}", 400, {"file": str(path)}
+    )
+
+
+def read_header(path: Path) -> list[str]:
+    try:
+        raw = gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")  # noqa: SIM115
+        with raw:
+            first = raw.readline().decode("utf-8-sig")
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise unreadable(path, exc) from exc
+    header = next(csv.reader(io.StringIO(first)), [])
+    if not header:
+        raise unreadable(path, "the file is empty (no header line)")
+    return [h.strip() for h in header]
+
+
+def require_columns(path: Path, header: Sequence[str], required: Sequence[str]) -> None:
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise AppError(
+            IngestErrorCode.MISSING_COLUMN,
+            f"{path.name}: required column {missing[0]!r} is missing"
+            + (f" (also {', '.join(missing[1:])})" if len(missing) > 1 else ""),
+            400,
+            {"file": str(path), "column": missing[0], "missing": missing},
+        )
+
+
+def read_strings(con: BaseBackend, path: Path, required: Sequence[str]) -> pa.Table:
+    """The file's rows as strings (header checked first), plus ``row_idx``: the 0-based line order in the file."""
+    header = read_header(path)
+    require_columns(path, header, required)
+    columns = {name: "VARCHAR" for name in header}
+    try:
+        table = con.read_csv(str(path), columns=columns, header=True).to_pyarrow()  # type: ignore[attr-defined]
+    except Exception as exc:  # DuckDB raises several error types for malformed CSV
+        raise unreadable(path, exc) from exc
+    table = table.select(list(required))
+    return table.append_column(ROW_INDEX, pa.array(np.arange(table.num_rows, dtype=np.int64)))
+
+
+def connect_scratch() -> BaseBackend:
+    """A private in-memory DuckDB for the cleaning work; nothing in it outlives the import."""
+    return ibis.duckdb.connect()

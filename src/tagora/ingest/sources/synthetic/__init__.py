@@ -1,0 +1,1 @@
+"""Seeded synthetic data set: generator and loader."""
