@@ -45,7 +45,9 @@ def replace_column(table: pa.Table, name: str, values: Any) -> pa.Table:
 
 def key_table(mapping: dict[str, int], key: str = "customer_key") -> ir.Table:
     return ibis.memtable(
-        pa.table({key: pa.array(list(mapping), pa.string()), "uid": pa.array(list(mapping.values()), pa.int64())})
+        pa.table(
+            {key: pa.array(list(mapping), pa.string()), "uid": pa.array(list(mapping.values()), pa.int64())}
+        )
     )
 
 
@@ -67,7 +69,7 @@ def insert_new(
     if existing.num_rows and total:
         table = table.join(existing, list(keys), join_type="left anti").select(schema.names)
     if table.num_rows:
-        warehouse.insert(name, table)  # type: ignore[arg-type]
+        warehouse.insert(name, table)
     return table, total - table.num_rows
 
 

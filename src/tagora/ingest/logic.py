@@ -4,19 +4,26 @@ from __future__ import annotations
 
 from pathlib import Path
 from time import perf_counter
+from typing import Any
 
 import ibis
+from sqlalchemy import select
 
 from tagora.core import audit
 from tagora.core.auth import Principal
+from tagora.core.clock import as_utc
 from tagora.core.db import transaction
+from tagora.core.errors import AppError
 from tagora.core.stores import Stores
 from tagora.ingest import loading, reading
+from tagora.ingest.errors import IngestErrorCode
 from tagora.ingest.loading import Progress
 from tagora.ingest.schemas import ImportReport
 from tagora.ingest.sources.online_retail import parser
+from tagora.ingest.sources.synthetic import load as dataset
+from tagora.profiles.facade import customer_keys_to_uids
 from tagora.profiles.logic import upsert_customers, upsert_products
-from tagora.profiles.models import CANCELLATION, ORDER_LINES, ORDERS, PURCHASE
+from tagora.profiles.models import CANCELLATION, EVENTS, ORDER_LINES, ORDERS, PURCHASE, Interaction
 
 
 def import_online_retail(
@@ -31,50 +38,190 @@ def import_online_retail(
     try:
         steps("reading")
         raw = reading.read_strings(con, path, parser.COLUMNS)
-        steps("cleaning")
-        cleaned_arrow = parser.clean(ibis.memtable(raw)).to_pyarrow()
-        cleaned_arrow = loading.replace_column(
-            cleaned_arrow, "ordered_at", loading.local_to_utc(cleaned_arrow["ordered_at"], parser.ZONE)
-        )
-        cleaned = con.create_table("cleaned", cleaned_arrow, temp=True)  # type: ignore[attr-defined]
         report.rows_read = raw.num_rows
+        steps("cleaning")
+        cleaned = con.create_table("cleaned", parser.clean(ibis.memtable(raw)), temp=True)
         report.rejected_by_reason = loading.count_reasons(cleaned)
         report.rows_rejected = sum(report.rejected_by_reason.values())
         report.rows_loaded = report.rows_read - report.rows_rejected
         customer_rows = parser.customers(cleaned).to_pyarrow().to_pylist()
         product_rows = parser.products(cleaned).to_pyarrow().to_pylist()
-
         steps("customers and products")
-        with transaction(stores.sessions) as session:
-            uids = upsert_customers(session, actor, customer_rows, parser.SOURCE)
-            report.products = upsert_products(session, actor, product_rows, parser.SOURCE)
-        report.customers = len(uids)
+        uids = _upsert_reference_data(stores, actor, customer_rows, product_rows)
+        report.customers, report.products = len(uids), len(product_rows)
 
         steps("order lines")
         line_rows = parser.lines(cleaned, loading.key_table(uids))
-        lines_table = con.create_table("lines", line_rows.to_pyarrow(), temp=True)  # type: ignore[attr-defined]
+        lines_arrow = line_rows.to_pyarrow()
+        lines_arrow = loading.replace_column(
+            lines_arrow, "ordered_at", loading.local_to_utc(lines_arrow["ordered_at"], parser.ZONE)
+        )
+        lines_table = ibis.memtable(lines_arrow)
         new_lines, report.lines_skipped_existing = loading.insert_new(
             stores.warehouse, "order_lines", lines_table, ["order_id", "line_no"], parser.SOURCE, ORDER_LINES
         )
         report.order_lines = new_lines.num_rows
         steps("orders")
-        order_rows = parser.orders(lines_table)
-        inserted = _insert_orders(stores, order_rows, parser.SOURCE)
+        inserted = _insert_orders(stores, parser.orders(lines_table), parser.SOURCE)
         report.orders, report.cancellations, report.orders_skipped_existing = inserted
     finally:
         con.disconnect()
     report.seconds = round(perf_counter() - started, 3)
     with transaction(stores.sessions) as session:
-        audit.record(session, actor.username, "import.online_retail", "import", str(path), **_audit_detail(report))
+        audit.record(
+            session, actor.username, "import.online_retail", "import", str(path), **_audit_detail(report)
+        )
     steps.finish()
     return report
 
 
+def _upsert_reference_data(
+    stores: Stores, actor: Principal, customers: list[dict[str, Any]], products: list[dict[str, Any]]
+) -> dict[str, int]:
+    with transaction(stores.sessions) as session:
+        uids = upsert_customers(session, actor, customers, parser.SOURCE)
+        upsert_products(session, actor, products, parser.SOURCE)
+    return uids
+
+
 def _insert_orders(stores: Stores, order_rows: ibis.Table, source: str) -> tuple[int, int, int]:
     """Returns (new purchases, new cancellations, orders skipped because they already exist)."""
-    inserted, skipped = loading.insert_new(stores.warehouse, "orders", order_rows, ["order_id"], source, ORDERS)
-    return loading.count_equal(inserted, "kind", PURCHASE), loading.count_equal(inserted, "kind", CANCELLATION), skipped
+    inserted, skipped = loading.insert_new(
+        stores.warehouse, "orders", order_rows, ["order_id"], source, ORDERS
+    )
+    return (
+        loading.count_equal(inserted, "kind", PURCHASE),
+        loading.count_equal(inserted, "kind", CANCELLATION),
+        skipped,
+    )
 
 
 def _audit_detail(report: ImportReport) -> dict[str, object]:
     return report.model_dump(include={"rows_read", "rows_loaded", "rows_rejected", "orders", "cancellations"})
+
+
+def import_dataset(
+    stores: Stores, actor: Principal, folder: str | Path, progress: Progress | None = None
+) -> ImportReport:
+    """Import a ``tagora generate`` folder (customers, products, order_lines, events, interactions CSVs)."""
+    started = perf_counter()
+    folder = Path(folder)
+    steps = loading.Steps(progress, total=4)
+    report = ImportReport(source=dataset.SOURCE, path=str(folder))
+    present = {name: folder / f"{name}.csv" for name in dataset.FILES if (folder / f"{name}.csv").is_file()}
+    if not present:
+        raise AppError(
+            IngestErrorCode.MISSING_FILE,
+            f"{folder}: no data set files found (expected {', '.join(f'{n}.csv' for n in dataset.FILES)})",
+            400,
+            {"folder": str(folder)},
+        )
+    con = reading.connect_scratch()
+    try:
+        steps("reading")
+        raw = {
+            name: ibis.memtable(reading.read_strings(con, path, dataset.FILES[name]))
+            for name, path in present.items()
+        }
+        report.rows_read = sum(int(t.count().to_pyarrow().as_py()) for t in raw.values())
+        parsed: dict[str, ibis.Table] = {}
+        if "customers" in raw:
+            parsed["customers"] = con.create_table(
+                "customers", dataset.customers(raw["customers"]), temp=True
+            )
+        if "products" in raw:
+            parsed["products"] = con.create_table("products", dataset.products(raw["products"]), temp=True)
+
+        steps("customers and products")
+        with transaction(stores.sessions) as session:
+            if "customers" in parsed:
+                rows = _latest_per_key(parsed["customers"], "customer_key")
+                upsert_customers(session, actor, rows, dataset.SOURCE)
+                report.customers = len(rows)
+            if "products" in parsed:
+                rows = _latest_per_key(parsed["products"], "sku")
+                report.products = upsert_products(session, actor, rows, dataset.SOURCE)
+            uids = loading.key_table(customer_keys_to_uids(session, _referenced_keys(raw)))
+
+        steps("orders and events")
+        if "order_lines" in raw:
+            parsed["order_lines"] = con.create_table(
+                "order_lines", dataset.order_lines(raw["order_lines"], uids), temp=True
+            )
+            _load_orders(stores, parsed["order_lines"], report)
+        if "events" in raw:
+            parsed["events"] = con.create_table("events", dataset.events(raw["events"], uids), temp=True)
+            ok = parsed["events"].filter(parsed["events"].reason.isnull())
+            new_events, report.events_skipped_existing = loading.insert_new(
+                stores.warehouse, "events", ok, ["event_id"], None, EVENTS
+            )
+            report.events = new_events.num_rows
+        if "interactions" in raw:
+            parsed["interactions"] = dataset.interactions(raw["interactions"], uids)
+            report.interactions = _load_interactions(stores, actor, parsed["interactions"])
+        for name, table in parsed.items():
+            for reason, n in loading.count_reasons(table).items():
+                report.rejected_by_reason[f"{name}:{reason}"] = n
+    finally:
+        con.disconnect()
+    report.rows_rejected = sum(report.rejected_by_reason.values())
+    report.rows_loaded = report.rows_read - report.rows_rejected
+    report.seconds = round(perf_counter() - started, 3)
+    with transaction(stores.sessions) as session:
+        audit.record(
+            session, actor.username, "import.dataset", "import", str(folder), **_audit_detail(report)
+        )
+    steps.finish()
+    return report
+
+
+def _latest_per_key(table: ibis.Table, key: str) -> list[dict[str, Any]]:
+    """Loaded rows, one per key (the last one in the file wins), without the bookkeeping columns."""
+    ok = table.filter(table.reason.isnull())
+    ranked = ok.mutate(rank=ibis.row_number().over(group_by=key, order_by=ibis.desc("row_idx")))
+    return ranked.filter(ranked["rank"] == 0).drop("rank", "reason", "row_idx").to_pyarrow().to_pylist()
+
+
+def _referenced_keys(raw: dict[str, ibis.Table]) -> list[str]:
+    keys: set[str] = set()
+    for name in ("order_lines", "events", "interactions"):
+        if name in raw:
+            col = dataset.text(raw[name].customer_key)
+            keys.update(k for k in raw[name].select(k=col).distinct().to_pyarrow()["k"].to_pylist() if k)
+    return sorted(keys)
+
+
+def _load_orders(stores: Stores, parsed: ibis.Table, report: ImportReport) -> None:
+    ok = parsed.filter(parsed.reason.isnull())
+    new_lines, report.lines_skipped_existing = loading.insert_new(
+        stores.warehouse, "order_lines", ok, ["order_id", "line_no"], dataset.SOURCE, ORDER_LINES
+    )
+    report.order_lines = new_lines.num_rows
+    inserted = _insert_orders(stores, dataset.orders(ok), dataset.SOURCE)
+    report.orders, report.cancellations, report.orders_skipped_existing = inserted
+
+
+def _load_interactions(stores: Stores, actor: Principal, parsed: ibis.Table) -> int:
+    """Interactions have no id in the file; one with the same customer, kind, time and body is the same."""
+    rows = parsed.filter(parsed.reason.isnull()).drop("row_idx", "reason").to_pyarrow().to_pylist()
+    if not rows:
+        return 0
+    with transaction(stores.sessions) as session:
+        uids = sorted({r["uid"] for r in rows})
+        existing = {
+            (i.uid, i.kind, as_utc(i.occurred_at), i.body)
+            for start in range(0, len(uids), 500)
+            for i in session.scalars(
+                select(Interaction).where(Interaction.uid.in_(uids[start : start + 500]))
+            )
+        }
+        fresh = []
+        for r in rows:
+            sig = (r["uid"], r["kind"], as_utc(r["occurred_at"]), r["body"])
+            if sig not in existing:
+                existing.add(sig)
+                fresh.append(Interaction(**r))
+        session.add_all(fresh)
+        if fresh:
+            audit.record(session, actor.username, "interactions.import", "interaction", "", count=len(fresh))
+    return len(fresh)

@@ -23,9 +23,7 @@ ROW_INDEX = "row_idx"
 
 
 def unreadable(path: Path, why: object) -> AppError:
-    return AppError(
-        IngestErrorCode.UNREADABLE_FILE, f"cannot read {path}: {why}", 400, {"file": str(path)}
-    )
+    return AppError(IngestErrorCode.UNREADABLE_FILE, f"cannot read {path}: {why}", 400, {"file": str(path)})
 
 
 def read_header(path: Path) -> list[str]:
@@ -54,12 +52,12 @@ def require_columns(path: Path, header: Sequence[str], required: Sequence[str]) 
 
 
 def read_strings(con: BaseBackend, path: Path, required: Sequence[str]) -> pa.Table:
-    """The file's rows as strings (header checked first), plus ``row_idx``: the 0-based line order in the file."""
+    """The rows as strings (header checked first), plus ``row_idx``: the 0-based line order in the file."""
     header = read_header(path)
     require_columns(path, header, required)
     columns = {name: "VARCHAR" for name in header}
     try:
-        table = con.read_csv(str(path), columns=columns, header=True).to_pyarrow()  # type: ignore[attr-defined]
+        table = con.read_csv(str(path), columns=columns, header=True).to_pyarrow()
     except Exception as exc:  # DuckDB raises several error types for malformed CSV
         raise unreadable(path, exc) from exc
     table = table.select(list(required))

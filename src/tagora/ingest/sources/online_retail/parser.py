@@ -14,7 +14,16 @@ from tagora.profiles.models import CANCELLATION, MONEY, PURCHASE
 SOURCE = "online_retail"
 CHANNEL = "online"
 ZONE = "Europe/London"
-COLUMNS = ("InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country")
+COLUMNS = (
+    "InvoiceNo",
+    "StockCode",
+    "Description",
+    "Quantity",
+    "InvoiceDate",
+    "UnitPrice",
+    "CustomerID",
+    "Country",
+)
 
 INVOICE_NO = r"^C?[0-9]+$"
 # Catalogue items start with five digits (``85123A``, ``15056BL``) or are Dotcomgiftshop items (``DCGS...``).
