@@ -22,7 +22,7 @@
       ],
       series: [
         { name: data.labels.revenue, type: "bar", data: data.revenue, barMaxWidth: 36 },
-        { name: data.labels.orders, type: "line", yAxisIndex: 1, data: data.orders, smooth: true }
+        { name: data.labels.orders, type: "line", yAxisIndex: 1, data: data.orders }
       ]
     });
     window.addEventListener("resize", function () {
