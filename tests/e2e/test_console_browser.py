@@ -116,6 +116,7 @@ def test_sign_in_see_the_dashboard_chart_search_and_open_a_customer(server: str,
             expect(rows.first).to_contain_text("Alice Wang")
             expect(rows.first).to_contain_text("138****1234")
             expect(page).to_have_url(f"{server}/customers?q=alice")
+            page.screenshot(path=str(shots / "console-customers.png"))
 
             rows.first.get_by_role("link", name="Alice Wang").click()
             expect(page).to_have_url(f"{server}/customers/C001")
