@@ -9,12 +9,14 @@ import typer
 from tagora.core.auth import CLI_OPERATOR
 from tagora.core.cli_support import cli_stores, console, print_json
 from tagora.ingest.cli import import_app
+from tagora.ingest.generate_cli import generate
 from tagora.profiles.cli import customers_app, stats
 
 app = typer.Typer(help="Tagora: customer data platform and CRM for precision marketing.", no_args_is_help=True)
 app.add_typer(customers_app, name="customers")
 app.add_typer(import_app, name="import")
 app.command("stats")(stats)
+app.command("generate")(generate)
 
 
 @app.command()
