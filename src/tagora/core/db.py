@@ -69,7 +69,7 @@ def upsert(
 ) -> None:
     """Insert rows; on a key conflict fill in the ``update`` columns that the new row has (never blank them).
 
-    Uses the dialect's native ``ON CONFLICT`` (SQLite and PostgreSQL), in chunks, inside the caller's
+    Uses the dialect's native ``ON CONFLICT`` (SQLite and PostgreSQL) with executemany, in the caller's
     transaction.
     """
     if not rows:
@@ -83,15 +83,14 @@ def upsert(
         raise NotImplementedError(dialect)
     from sqlalchemy import func
 
-    columns = list(rows[0])
-    chunk = max(1, 30000 // max(len(columns), 1))
-    for start in range(0, len(rows), chunk):
-        stmt = insert(table).values(rows[start : start + chunk])
-        if update:
-            stmt = stmt.on_conflict_do_update(
-                index_elements=keys,
-                set_={c: func.coalesce(stmt.excluded[c], table.c[c]) for c in update},
-            )
-        else:
-            stmt = stmt.on_conflict_do_nothing(index_elements=keys)
-        session.execute(stmt)
+    # One compiled statement executed with many parameter sets (DBAPI executemany) rather than a
+    # giant multi-row VALUES: compiling that costs far more than running it.
+    stmt = insert(table)
+    if update:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=keys,
+            set_={c: func.coalesce(stmt.excluded[c], table.c[c]) for c in update},
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+    session.execute(stmt, rows)

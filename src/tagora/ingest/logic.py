@@ -7,11 +7,9 @@ from time import perf_counter
 from typing import Any
 
 import ibis
-from sqlalchemy import select
 
 from tagora.core import audit
 from tagora.core.auth import Principal
-from tagora.core.clock import as_utc
 from tagora.core.db import transaction
 from tagora.core.errors import AppError
 from tagora.core.stores import Stores
@@ -21,9 +19,17 @@ from tagora.ingest.loading import Progress
 from tagora.ingest.schemas import ImportReport
 from tagora.ingest.sources.online_retail import parser
 from tagora.ingest.sources.synthetic import load as dataset
-from tagora.profiles.facade import customer_keys_to_uids
-from tagora.profiles.logic import upsert_customers, upsert_products
-from tagora.profiles.models import CANCELLATION, EVENTS, ORDER_LINES, ORDERS, PURCHASE, Interaction
+from tagora.profiles.facade import (
+    CANCELLATION,
+    EVENTS,
+    ORDER_LINES,
+    ORDERS,
+    PURCHASE,
+    add_interactions,
+    customer_keys_to_uids,
+    upsert_customers,
+    upsert_products,
+)
 
 
 def import_online_retail(
@@ -40,7 +46,8 @@ def import_online_retail(
         raw = reading.read_strings(con, path, parser.COLUMNS)
         report.rows_read = raw.num_rows
         steps("cleaning")
-        cleaned = con.create_table("cleaned", parser.clean(ibis.memtable(raw)), temp=True)
+        parsed = con.create_table("parsed", parser.parse(ibis.memtable(raw)), temp=True)
+        cleaned = con.create_table("cleaned", parser.judge(parsed), temp=True)
         report.rejected_by_reason = loading.count_reasons(cleaned)
         report.rows_rejected = sum(report.rejected_by_reason.values())
         report.rows_loaded = report.rows_read - report.rows_rejected
@@ -202,26 +209,8 @@ def _load_orders(stores: Stores, parsed: ibis.Table, report: ImportReport) -> No
 
 
 def _load_interactions(stores: Stores, actor: Principal, parsed: ibis.Table) -> int:
-    """Interactions have no id in the file; one with the same customer, kind, time and body is the same."""
     rows = parsed.filter(parsed.reason.isnull()).drop("row_idx", "reason").to_pyarrow().to_pylist()
     if not rows:
         return 0
     with transaction(stores.sessions) as session:
-        uids = sorted({r["uid"] for r in rows})
-        existing = {
-            (i.uid, i.kind, as_utc(i.occurred_at), i.body)
-            for start in range(0, len(uids), 500)
-            for i in session.scalars(
-                select(Interaction).where(Interaction.uid.in_(uids[start : start + 500]))
-            )
-        }
-        fresh = []
-        for r in rows:
-            sig = (r["uid"], r["kind"], as_utc(r["occurred_at"]), r["body"])
-            if sig not in existing:
-                existing.add(sig)
-                fresh.append(Interaction(**r))
-        session.add_all(fresh)
-        if fresh:
-            audit.record(session, actor.username, "interactions.import", "interaction", "", count=len(fresh))
-    return len(fresh)
+        return add_interactions(session, actor, rows)

@@ -2,12 +2,14 @@
 
 from tagora.profiles.logic import (
     add_interaction,
+    add_interactions,
     export_customers,
     search_customers,
     upsert_customers,
     upsert_products,
     view_customer,
 )
+from tagora.profiles.models import CANCELLATION, EVENTS, MONEY, ORDER_LINES, ORDERS, PURCHASE, UTC_TS
 from tagora.profiles.queries import (
     customer_keys_to_uids,
     find_customer_uid,
@@ -19,7 +21,15 @@ from tagora.profiles.queries import (
 )
 
 __all__ = [
+    "CANCELLATION",
+    "EVENTS",
+    "MONEY",
+    "ORDERS",
+    "ORDER_LINES",
+    "PURCHASE",
+    "UTC_TS",
     "add_interaction",
+    "add_interactions",
     "customer_keys_to_uids",
     "export_customers",
     "find_customer_uid",

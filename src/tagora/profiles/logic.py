@@ -6,10 +6,12 @@ import csv
 import io
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tagora.core import audit
 from tagora.core.auth import Permission, Principal
+from tagora.core.clock import as_utc
 from tagora.core.db import transaction, upsert
 from tagora.core.errors import AppError, CoreErrorCode
 from tagora.core.stores import Stores
@@ -108,6 +110,29 @@ def export_customers(sessions: sessionmaker[Session], actor: Principal, q: str =
             session, actor.username, "customer.export", "customer", "", q=q, rows=count, masked=masked
         )
     return out.getvalue()
+
+
+def add_interactions(session: Session, actor: Principal, rows: list[dict[str, Any]]) -> int:
+    """Bulk-add interactions (``uid, kind, body, author, occurred_at``) in the caller's transaction.
+
+    Rows carry no id, so one with the same customer, kind, time and body as a stored one is skipped.
+    """
+    uids = sorted({r["uid"] for r in rows})
+    existing = {
+        (i.uid, i.kind, as_utc(i.occurred_at), i.body)
+        for start in range(0, len(uids), 500)
+        for i in session.scalars(select(Interaction).where(Interaction.uid.in_(uids[start : start + 500])))
+    }
+    fresh = []
+    for r in rows:
+        signature = (r["uid"], r["kind"], as_utc(r["occurred_at"]), r["body"])
+        if signature not in existing:
+            existing.add(signature)
+            fresh.append(Interaction(**r))
+    session.add_all(fresh)
+    if fresh:
+        audit.record(session, actor.username, "interactions.import", "interaction", "", count=len(fresh))
+    return len(fresh)
 
 
 def add_interaction(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from tagora.profiles.models import CANCELLATION, MONEY, PURCHASE
+from tagora.profiles.facade import CANCELLATION, MONEY, PURCHASE
 
 SOURCE = "online_retail"
 CHANNEL = "online"
@@ -49,54 +49,67 @@ REASONS = (
 )
 
 
+@ibis.udf.scalar.builtin
+def trim(value: str) -> str:  # type: ignore[empty-body]
+    """The backend's own ``trim`` (spaces): several times faster than Ibis' ``strip`` on DuckDB."""
+
+
 def _blank_to_null(col: ir.StringValue) -> ir.StringValue:
-    return col.strip().nullif("")
+    return trim(col).nullif("")
 
 
-def clean(raw: ir.Table) -> ir.Table:
-    """Parsed columns, ``line_no`` (1-based file order inside the invoice), ``reason`` and ``product_ok``."""
-    order_id = _blank_to_null(raw.InvoiceNo)
-    sku = _blank_to_null(raw.StockCode)
-    description = _blank_to_null(raw.Description)
-    customer_raw = _blank_to_null(raw.CustomerID)
-    quantity = raw.Quantity.strip().try_cast("int64")
-    unit_price = raw.UnitPrice.strip().try_cast(MONEY)
-    ordered_at = raw.InvoiceDate.strip().try_cast("timestamp")
-    customer_key = customer_raw.re_extract(CUSTOMER_ID, 1).nullif("")
-    cancelled = order_id.startswith("C")
+def parse(raw: ir.Table) -> ir.Table:
+    """Typed columns (NULL where a value is blank or unparseable); materialize before ``judge``."""
+    return raw.select(
+        row_idx=raw.row_idx,
+        order_id=_blank_to_null(raw.InvoiceNo),
+        sku=_blank_to_null(raw.StockCode),
+        description=_blank_to_null(raw.Description),
+        customer_raw=_blank_to_null(raw.CustomerID),
+        # Casts ignore surrounding blanks themselves.
+        quantity=raw.Quantity.try_cast("int64"),
+        unit_price=raw.UnitPrice.try_cast(MONEY),
+        ordered_at=raw.InvoiceDate.try_cast("timestamp"),
+        country=_blank_to_null(raw.Country),
+    )
 
-    invoice_ok = order_id.notnull() & order_id.re_search(INVOICE_NO)
-    parsed_ok = invoice_ok & quantity.notnull() & unit_price.notnull() & ordered_at.notnull()
-    is_product = sku.notnull() & sku.re_search(PRODUCT_CODE)
-    product_ok = parsed_ok & is_product & description.notnull() & (unit_price > 0)
+
+def judge(parsed: ir.Table) -> ir.Table:
+    """Adds ``line_no`` (1-based file order inside the invoice), ``reason`` and ``product_ok``."""
+    t = parsed
+    customer_key = t.customer_raw.re_extract(CUSTOMER_ID, 1).nullif("")
+    cancelled = t.order_id.startswith("C")
+    invoice_ok = t.order_id.notnull() & t.order_id.re_search(INVOICE_NO)
+    parsed_ok = invoice_ok & t.quantity.notnull() & t.unit_price.notnull() & t.ordered_at.notnull()
+    is_product = t.sku.notnull() & t.sku.re_search(PRODUCT_CODE)
+    product_ok = parsed_ok & is_product & t.description.notnull() & (t.unit_price > 0)
 
     rules: list[tuple[ir.BooleanValue, str]] = [
         (~invoice_ok.fill_null(False), "bad_invoice_no"),
-        (quantity.isnull(), "bad_quantity"),
-        (unit_price.isnull(), "bad_unit_price"),
-        (ordered_at.isnull(), "bad_invoice_date"),
-        (customer_raw.notnull() & customer_key.isnull(), "bad_customer_id"),
-        (customer_raw.isnull(), "missing_customer_id"),
+        (t.quantity.isnull(), "bad_quantity"),
+        (t.unit_price.isnull(), "bad_unit_price"),
+        (t.ordered_at.isnull(), "bad_invoice_date"),
+        (t.customer_raw.notnull() & customer_key.isnull(), "bad_customer_id"),
+        (t.customer_raw.isnull(), "missing_customer_id"),
         (~is_product.fill_null(False), "non_product_code"),
-        (description.isnull(), "empty_description"),
-        (unit_price <= 0, "non_positive_unit_price"),
-        (~cancelled & (quantity <= 0), "non_positive_quantity"),
-        (cancelled & (quantity >= 0), "non_negative_cancellation_quantity"),
+        (t.description.isnull(), "empty_description"),
+        (t.unit_price <= 0, "non_positive_unit_price"),
+        (~cancelled & (t.quantity <= 0), "non_positive_quantity"),
+        (cancelled & (t.quantity >= 0), "non_negative_cancellation_quantity"),
     ]
-    reason = ibis.cases(*rules, else_=ibis.null("string"))
-    return raw.select(
-        row_idx=raw.row_idx,
-        order_id=order_id,
-        line_no=ibis.row_number().over(group_by=order_id, order_by=raw.row_idx) + 1,
+    return t.select(
+        "row_idx",
+        "order_id",
+        "ordered_at",
+        "sku",
+        "description",
+        "quantity",
+        "unit_price",
+        "country",
+        line_no=ibis.row_number().over(group_by=t.order_id, order_by=t.row_idx) + 1,
         kind=ibis.ifelse(cancelled.fill_null(False), CANCELLATION, PURCHASE),
         customer_key=customer_key,
-        ordered_at=ordered_at,
-        sku=sku,
-        description=description,
-        quantity=quantity,
-        unit_price=unit_price,
-        country=_blank_to_null(raw.Country),
-        reason=reason,
+        reason=ibis.cases(*rules, else_=ibis.null("string")),
         product_ok=product_ok.fill_null(False),
     )
 

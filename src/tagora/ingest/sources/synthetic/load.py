@@ -9,7 +9,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from tagora.profiles.models import CANCELLATION, MONEY, PURCHASE, UTC_TS
+from tagora.profiles.facade import CANCELLATION, MONEY, PURCHASE, UTC_TS
 
 SOURCE = "dataset"
 FILES: dict[str, tuple[str, ...]] = {
