@@ -12,11 +12,50 @@ from tagora.ingest.cli import import_app
 from tagora.ingest.generate_cli import generate
 from tagora.profiles.cli import customers_app, stats
 
-app = typer.Typer(help="Tagora: customer data platform and CRM for precision marketing.", no_args_is_help=True)
+app = typer.Typer(
+    help="Tagora: customer data platform and CRM for precision marketing.", no_args_is_help=True
+)
 app.add_typer(customers_app, name="customers")
 app.add_typer(import_app, name="import")
 app.command("stats")(stats)
 app.command("generate")(generate)
+
+
+@app.command()
+def demo(
+    customers: int = 5000,
+    seed: int = 42,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the console afterwards.")] = True,
+) -> None:
+    """Generate a synthetic retail data set, import it, create a demo login and serve the console."""
+    import uvicorn
+
+    from tagora.app import create_app
+    from tagora.core.stores import open_stores
+    from tagora.demo import demo_login, load_demo_data
+    from tagora.settings import get_settings
+
+    settings = get_settings()
+    stores = open_stores(settings)
+    try:
+        with console.status(f"generating and importing {customers:,} demo customers ..."):
+            report = load_demo_data(stores, customers, seed)
+        if report is None:
+            console.print(f"[dim]{settings.home} already holds data; not generating again[/dim]")
+        else:
+            console.print(
+                f"imported {report.customers:,} customers, {report.orders:,} orders, "
+                f"{report.order_lines:,} order lines in {report.seconds:.1f} s"
+            )
+        login = demo_login(stores)
+        console.print(f"\n  Tagora console: [bold]http://{host}:{port}/[/bold]")
+        console.print(f"  login: [bold]{login.username}[/bold]  password: [bold]{login.password}[/bold]\n")
+        if serve:
+            uvicorn.run(create_app(settings, stores), host=host, port=port, log_level="warning")
+    finally:
+        stores.close()
 
 
 @app.command()

@@ -12,6 +12,23 @@ from tagora.core.errors import AppError, CoreErrorCode
 from tagora.core.models import ApiToken, User
 
 
+def _check_password(password: str) -> None:
+    if len(password) < 8:
+        raise AppError(
+            CoreErrorCode.INVALID_INPUT,
+            "password must have at least 8 characters",
+            422,
+            {"field": "password"},
+        )
+
+
+def _user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise AppError(CoreErrorCode.NOT_FOUND, f"user {username!r} not found", 404, {"field": "username"})
+    return user
+
+
 def create_user(
     sessions: sessionmaker[Session],
     actor: Principal,
@@ -95,3 +112,16 @@ def set_locale(sessions: sessionmaker[Session], actor: Principal, locale: str) -
             raise AppError(CoreErrorCode.NOT_FOUND, "user not found", 404)
         user.locale = locale
         audit.record(session, actor.username, "user.locale", "user", user.id, locale=locale)
+
+
+def set_password(sessions: sessionmaker[Session], actor: Principal, username: str, password: str) -> None:
+    _check_password(password)
+    with transaction(sessions) as session:
+        user = _user(session, username)
+        user.password_hash = hash_password(password)
+        audit.record(session, actor.username, "user.password", "user", user.id)
+
+
+def user_exists(sessions: sessionmaker[Session], username: str) -> bool:
+    with sessions() as session:
+        return session.scalar(select(User.id).where(User.username == username)) is not None

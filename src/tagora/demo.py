@@ -1,0 +1,45 @@
+"""``tagora demo``: generate a synthetic retail data set, import it, and hand out a demo login."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date
+
+from tagora.core import logic as core_logic
+from tagora.core.auth import CLI_OPERATOR
+from tagora.core.stores import Stores
+from tagora.ingest.logic import import_dataset
+from tagora.ingest.schemas import ImportReport
+from tagora.ingest.sources.synthetic.generate import generate_dataset
+from tagora.profiles.facade import store_counts
+
+DEMO_USER = "demo"
+DEMO_END = date(2026, 10, 31)
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    password: str
+
+
+def load_demo_data(stores: Stores, customers: int, seed: int) -> ImportReport | None:
+    """Generate and import the data set unless the stores already hold customers."""
+    with stores.sessions() as session:
+        if store_counts(session, stores.warehouse)["customers"]:
+            return None
+    folder = stores.settings.home / "demo-dataset"
+    start = date(DEMO_END.year - 2, DEMO_END.month, DEMO_END.day)
+    generate_dataset(folder, customers=customers, seed=seed, start=start, end=DEMO_END)
+    return import_dataset(stores, CLI_OPERATOR, folder)
+
+
+def demo_login(stores: Stores) -> DemoLogin:
+    """A fresh password for the demo admin on every start (it is printed, never stored in clear)."""
+    password = secrets.token_urlsafe(9)
+    if core_logic.user_exists(stores.sessions, DEMO_USER):
+        core_logic.set_password(stores.sessions, CLI_OPERATOR, DEMO_USER, password)
+    else:
+        core_logic.create_user(stores.sessions, CLI_OPERATOR, DEMO_USER, password, "admin", "Demo admin")
+    return DemoLogin(DEMO_USER, password)
