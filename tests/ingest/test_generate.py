@@ -336,3 +336,23 @@ def test_the_importer_loads_a_generated_folder_without_rejecting_a_row(
     assert report.rows_read == sum(counts.values())
     assert report.customers == counts["customers.csv"]
     assert report.events == counts["events.csv"]
+
+
+def test_chunks_continue_the_keys_and_ids_of_the_previous_chunk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tagora.ingest.sources.synthetic import generate
+
+    monkeypatch.setattr(generate, "CHUNK", 100)
+    done: list[tuple[int, int]] = []
+    generate_dataset(tmp_path, 250, 9, START, END, progress=lambda n, total: done.append((n, total)))
+    assert done == [(100, 250), (200, 250), (250, 250)]
+    keys = [c["customer_key"] for c in read(tmp_path, "customers.csv")]
+    assert keys == [f"C{i:08d}" for i in range(1, 251)]
+    events = [e["event_id"] for e in read(tmp_path, "events.csv")]
+    assert events == [f"E{i:011d}" for i in range(1, len(events) + 1)]
+    purchases = [x for x in read(tmp_path, "order_lines.csv") if x["kind"] == "purchase"]
+    owner: dict[str, str] = {}
+    for line in purchases:
+        assert owner.setdefault(line["order_id"], line["customer_key"]) == line["customer_key"]
+    assert sorted(owner) == [f"O{i:010d}" for i in range(1, len(owner) + 1)]

@@ -37,7 +37,7 @@ from tagora.ingest.sources.synthetic.people import (
     identity_columns,
     make_people,
 )
-from tagora.ingest.sources.synthetic.seasons import DAY, PROMO, Calendar, make_calendar, sample_days
+from tagora.ingest.sources.synthetic.seasons import PROMO, Calendar, make_calendar, sample_days
 from tagora.ingest.sources.synthetic.sessions import SessionPlan, build_events, positions
 from tagora.ingest.sources.synthetic.timefmt import iso
 
@@ -320,4 +320,4 @@ class _World:
         return [ids, *columns]
 
 
-__all__ = ["CHUNK", "DAY", "DEFAULT_END", "DEFAULT_START", "HEADERS", "MEMBER_TIERS", "generate_dataset"]
+__all__ = ["CHUNK", "DEFAULT_END", "DEFAULT_START", "HEADERS", "MEMBER_TIERS", "generate_dataset"]
