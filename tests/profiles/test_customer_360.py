@@ -142,3 +142,21 @@ def test_roles_without_the_permission_are_forbidden(
     response = client.post("/api/customers/C001/interactions", json={"kind": "note", "body": "hi"})
     assert response.status_code == 403
     assert response.json()["error"]["data"]["permission"] == "interactions:write"
+
+
+def test_timeline_reads_are_audited_and_keys_with_slashes_resolve(
+    client: TestClient, stores: Stores, users: dict[str, str]
+) -> None:
+    from tagora.core.auth import CLI_OPERATOR
+    from tagora.core.db import transaction
+    from tagora.profiles import logic
+
+    seed(stores)
+    with transaction(stores.sessions) as session:
+        logic.upsert_customers(session, CLI_OPERATOR, [{"customer_key": "shop/42", "name": "Slash"}], "test")
+    login(client, users["sales"])
+    assert client.get("/api/customers/C001/timeline").json()["total"] == 5
+    shown = client.get("/api/customers/shop/42").json()
+    assert shown["customer"]["name"] == "Slash", shown
+    assert client.get("/api/customers/shop/42/timeline").json()["total"] == 0
+    assert [e.actor for e in _audit(stores, "customer.timeline")] == [users["sales"], users["sales"]]

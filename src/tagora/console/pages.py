@@ -206,9 +206,7 @@ def customer_timeline(
     request: Request, stores: StoresDep, principal: Reader, key: str, page: int = 1
 ) -> Response:
     try:
-        with stores.sessions() as session:
-            uid = facade.find_customer_uid(session, key)
-            timeline = facade.timeline(session, stores.warehouse, uid, max(page, 1), TIMELINE_PAGE_SIZE)
+        timeline = profiles_logic.view_timeline(stores, principal, key, max(page, 1), TIMELINE_PAGE_SIZE)
     except AppError as exc:
         return error_page(request, principal, exc)
     return show(request, "_timeline_items.html", principal, timeline=timeline, customer_url=customer_url(key))
@@ -218,10 +216,9 @@ def customer_timeline(
 def customer_360(request: Request, stores: StoresDep, principal: Reader, key: str) -> Response:
     try:
         view = profiles_logic.view_customer(stores, principal, key)
+        timeline = profiles_logic.view_timeline(stores, principal, key, 1, TIMELINE_PAGE_SIZE)
     except AppError as exc:
         return error_page(request, principal, exc)
-    with stores.sessions() as session:
-        timeline = facade.timeline(session, stores.warehouse, view.customer.uid, 1, TIMELINE_PAGE_SIZE)
     return show(
         request, "customer.html", principal, view=view, timeline=timeline, customer_url=customer_url(key)
     )

@@ -36,6 +36,7 @@ def _me(p: Principal) -> MePublic:
 @router.post("/login", response_model=MePublic)
 def login(request: Request, body: LoginIn, stores: Annotated[Stores, Depends(get_stores)]) -> MePublic:
     principal = logic.authenticate(stores.sessions, body.username, body.password)
+    request.session.clear()  # a fresh session on sign-in: no fixation
     request.session["user_id"] = principal.user_id
     return _me(principal)
 

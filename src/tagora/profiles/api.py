@@ -41,12 +41,7 @@ def export_customers(
     )
 
 
-@router.get("/customers/{key}", response_model=Customer360)
-def show_customer(stores: StoresDep, actor: Reader, key: str) -> Customer360:
-    return logic.view_customer(stores, actor, key)
-
-
-@router.get("/customers/{key}/timeline", response_model=Page[TimelineItem])
+@router.get("/customers/{key:path}/timeline", response_model=Page[TimelineItem])
 def customer_timeline(
     stores: StoresDep,
     actor: Reader,
@@ -54,12 +49,15 @@ def customer_timeline(
     page: int = Query(1, ge=1),
     page_size: int = Query(20, ge=1, le=200),
 ) -> Page[TimelineItem]:
-    with stores.sessions() as session:
-        uid = queries.find_customer(session, key).uid
-        return queries.timeline(session, stores.warehouse, uid, page, page_size)
+    return logic.view_timeline(stores, actor, key, page, page_size)
 
 
-@router.post("/customers/{key}/interactions", status_code=201)
+@router.get("/customers/{key:path}", response_model=Customer360)
+def show_customer(stores: StoresDep, actor: Reader, key: str) -> Customer360:
+    return logic.view_customer(stores, actor, key)
+
+
+@router.post("/customers/{key:path}/interactions", status_code=201)
 def add_interaction(
     stores: StoresDep,
     actor: Annotated[Principal, Depends(require(Permission.INTERACTIONS_WRITE))],

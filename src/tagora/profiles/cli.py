@@ -57,9 +57,9 @@ def show(
 ) -> None:
     """A customer's 360 view: attributes, identities, order summary and timeline."""
     with cli_stores() as stores:
-        view = logic.view_customer(stores, _actor(stores, as_user), key)
-        with stores.sessions() as session:
-            events = queries.timeline(session, stores.warehouse, view.customer.uid, timeline_page, 20)
+        actor = _actor(stores, as_user)
+        view = logic.view_customer(stores, actor, key)
+        events = logic.view_timeline(stores, actor, key, timeline_page, 20)
         if json:
             print_json({**view.model_dump(mode="json"), "timeline": events.model_dump(mode="json")})
             return

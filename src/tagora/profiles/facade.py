@@ -8,11 +8,11 @@ from tagora.profiles.logic import (
     upsert_customers,
     upsert_products,
     view_customer,
+    view_timeline,
 )
 from tagora.profiles.models import CANCELLATION, EVENTS, MONEY, ORDER_LINES, ORDERS, PURCHASE, UTC_TS
 from tagora.profiles.queries import (
     customer_keys_to_uids,
-    find_customer_uid,
     find_customers,
     monthly_revenue,
     order_summary,
@@ -32,7 +32,6 @@ __all__ = [
     "add_interactions",
     "customer_keys_to_uids",
     "export_customers",
-    "find_customer_uid",
     "find_customers",
     "monthly_revenue",
     "order_summary",
@@ -42,4 +41,5 @@ __all__ = [
     "upsert_customers",
     "upsert_products",
     "view_customer",
+    "view_timeline",
 ]

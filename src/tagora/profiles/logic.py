@@ -19,7 +19,7 @@ from tagora.identity import facade as identity
 from tagora.privacy.facade import neutralize_cell
 from tagora.profiles import queries
 from tagora.profiles.models import Customer, Interaction, Product
-from tagora.profiles.schemas import Customer360, CustomerSummary, InteractionCreate, Page
+from tagora.profiles.schemas import Customer360, CustomerSummary, InteractionCreate, Page, TimelineItem
 
 CUSTOMER_FIELDS = (
     "name", "gender", "birthday", "phone", "email", "country", "province", "city",
@@ -74,6 +74,17 @@ def view_customer(stores: Stores, actor: Principal, key: str) -> Customer360:
     if masked:
         view.identities = [i for i in view.identities if i.type not in ("phone", "email")]
     return view
+
+
+def view_timeline(
+    stores: Stores, actor: Principal, key: str, page: int = 1, page_size: int = 20
+) -> Page[TimelineItem]:
+    """A customer's timeline page (orders, events, CRM notes); the read is audited like the 360 view."""
+    with transaction(stores.sessions) as session:
+        uid = queries.find_customer(session, key).uid
+        result = queries.timeline(session, stores.warehouse, uid, page, page_size)
+        audit.record(session, actor.username, "customer.timeline", "customer", uid, page=result.page)
+    return result
 
 
 def search_customers(

@@ -219,7 +219,3 @@ def customer_keys_to_uids(session: Session, keys: list[str]) -> dict[str, int]:
         )
         out.update({key: uid for key, uid in rows})
     return out
-
-
-def find_customer_uid(session: Session, key: str) -> int:
-    return find_customer(session, key).uid
