@@ -1,0 +1,66 @@
+"""The ``tagora`` command end to end on real stores: demo data, users, stats, customers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tagora.cli import app
+from tagora.settings import get_settings
+
+
+@pytest.fixture
+def cli_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("TAGORA_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("TAGORA_ENV", "test")
+    monkeypatch.setenv("TAGORA_SECRET_KEY", "cli-test-secret-0123456789")
+    get_settings.cache_clear()
+    yield tmp_path / "home"
+    get_settings.cache_clear()
+
+
+def run(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_demo_loads_data_once_and_hands_out_a_working_login(cli_home: Path) -> None:
+    out = CliRunner().invoke(app, ["demo", "--customers", "300", "--no-serve"])
+    assert out.exit_code == 0, out.output
+    assert "login: demo" in out.output
+    counts = json.loads(run("stats", "--json"))
+    assert counts["customers"] == 300
+    assert counts["orders"] > 0 and counts["order_lines"] >= counts["orders"] and counts["products"] > 0
+    again = CliRunner().invoke(app, ["demo", "--customers", "300", "--no-serve"])
+    assert "not generating again" in again.output
+    assert json.loads(run("stats", "--json")) == counts
+
+
+def test_customers_show_masks_for_a_sales_user_and_not_for_the_operator(cli_home: Path) -> None:
+    run("demo", "--customers", "50", "--no-serve")
+    run("createuser", "seller", "--role", "sales", "--password", "long-enough-pw")
+    key = json.loads(run("customers", "search", "--json"))["items"][0]["customer_key"]
+    full = json.loads(run("customers", "show", key, "--json"))
+    masked = json.loads(run("customers", "show", key, "--as", "seller", "--json"))
+    assert full["customer"]["phone"] and "*" not in full["customer"]["phone"]
+    assert "*" in masked["customer"]["phone"] and masked["masked"] is True
+    assert {"order_count", "total_spend", "average_order_value"} <= set(full["orders"])
+    assert "items" in full["timeline"]
+
+
+def test_an_unknown_customer_is_a_clear_error_not_a_traceback(cli_home: Path) -> None:
+    result = CliRunner().invoke(app, ["customers", "show", "NOPE", "--json"])
+    assert result.exit_code == 2
+    assert "not found" in result.output and "Traceback" not in result.output
+
+
+def test_a_placeholder_secret_outside_development_is_refused(cli_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TAGORA_SECRET_KEY", "changethis")
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["stats", "--json"])
+    assert result.exit_code == 2
+    assert "TAGORA_SECRET_KEY" in result.output
