@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from tagora.settings import get_settings
 
 
 @pytest.fixture
-def cli_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def cli_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("TAGORA_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("TAGORA_ENV", "test")
     monkeypatch.setenv("TAGORA_SECRET_KEY", "cli-test-secret-0123456789")
@@ -58,7 +59,9 @@ def test_an_unknown_customer_is_a_clear_error_not_a_traceback(cli_home: Path) ->
     assert "not found" in result.output and "Traceback" not in result.output
 
 
-def test_a_placeholder_secret_outside_development_is_refused(cli_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_placeholder_secret_outside_development_is_refused(
+    cli_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TAGORA_SECRET_KEY", "changethis")
     get_settings.cache_clear()
     result = CliRunner().invoke(app, ["stats", "--json"])
