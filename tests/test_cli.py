@@ -67,3 +67,25 @@ def test_a_placeholder_secret_outside_development_is_refused(
     result = CliRunner().invoke(app, ["stats", "--json"])
     assert result.exit_code == 2
     assert "TAGORA_SECRET_KEY" in result.output
+
+
+def test_a_warehouse_locked_by_another_process_is_a_clear_error(cli_home: Path) -> None:
+    import subprocess
+    import sys
+
+    run("stats", "--json")  # creates the stores
+    hold = "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('held', flush=True); input()"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", hold, str(cli_home / "warehouse.duckdb")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        result = CliRunner().invoke(app, ["stats", "--json"])
+        assert result.exit_code == 2
+        assert "in use by another Tagora process" in result.output
+    finally:
+        holder.kill()
+        holder.wait()

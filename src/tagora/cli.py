@@ -33,13 +33,10 @@ def demo(
     import uvicorn
 
     from tagora.app import create_app
-    from tagora.core.stores import open_stores
     from tagora.demo import demo_login, load_demo_data
-    from tagora.settings import get_settings
 
-    settings = get_settings()
-    stores = open_stores(settings)
-    try:
+    with cli_stores() as stores:
+        settings = stores.settings
         with console.status(f"generating and importing {customers:,} demo customers ..."):
             report = load_demo_data(stores, customers, seed)
         if report is None:
@@ -54,8 +51,6 @@ def demo(
         console.print(f"  login: [bold]{login.username}[/bold]  password: [bold]{login.password}[/bold]\n")
         if serve:
             uvicorn.run(create_app(settings, stores), host=host, port=port, log_level="warning")
-    finally:
-        stores.close()
 
 
 @app.command()

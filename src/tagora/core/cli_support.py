@@ -54,6 +54,9 @@ def cli_stores() -> Iterator[Stores]:
     except ValueError as exc:  # settings validation
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
+    except AppError as exc:
+        console.print(f"[red]error ({exc.code}):[/red] {exc.message}")
+        raise typer.Exit(2) from exc
     try:
         yield stores
     except AppError as exc:

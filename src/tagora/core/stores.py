@@ -57,7 +57,11 @@ def open_stores(settings: Settings) -> Stores:
     settings.home.mkdir(parents=True, exist_ok=True)
     schemas = load_models()
     engine = make_engine(settings.resolved_database_url)
-    migrate(engine)
-    warehouse = connect_warehouse(settings.resolved_warehouse_url)
-    ensure_tables(warehouse, schemas)
+    try:
+        migrate(engine)
+        warehouse = connect_warehouse(settings.resolved_warehouse_url)
+        ensure_tables(warehouse, schemas)
+    except Exception:
+        engine.dispose()
+        raise
     return Stores(settings, engine, sessionmaker(engine, expire_on_commit=False), warehouse)

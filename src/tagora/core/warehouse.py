@@ -11,13 +11,26 @@ from pathlib import Path
 import ibis
 from ibis.backends import BaseBackend
 
+from tagora.core.errors import AppError, CoreErrorCode
+
 
 def connect_warehouse(url: str) -> BaseBackend:
     if url.startswith("duckdb://"):
         path = url.removeprefix("duckdb://")
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return ibis.connect(url)
+    try:
+        return ibis.connect(url)
+    except Exception as exc:
+        # An embedded DuckDB file is locked by the one process that has it open (e.g. ``tagora serve``).
+        if "lock" in str(exc).lower():
+            raise AppError(
+                CoreErrorCode.CONFLICT,
+                f"the warehouse {url} is in use by another Tagora process; stop it (or use its API)",
+                409,
+                {"warehouse": url},
+            ) from exc
+        raise
 
 
 def ensure_tables(con: BaseBackend, schemas: dict[str, ibis.Schema]) -> None:
