@@ -1,6 +1,7 @@
 """What other areas may call. Reads return pydantic models, never ORM objects; writes are ``logic`` verbs."""
 
 from tagora.profiles.logic import (
+    INTERACTION_KINDS,
     add_interaction,
     add_interactions,
     export_customers,
@@ -23,6 +24,7 @@ from tagora.profiles.queries import (
 __all__ = [
     "CANCELLATION",
     "EVENTS",
+    "INTERACTION_KINDS",
     "MONEY",
     "ORDERS",
     "ORDER_LINES",

@@ -28,6 +28,7 @@ import numpy as np
 
 from tagora.ingest.sources.synthetic.catalog import Catalog, ProductPicker, make_catalog
 from tagora.ingest.sources.synthetic.crm import interaction_rows
+from tagora.ingest.sources.synthetic.load import FILES
 from tagora.ingest.sources.synthetic.people import (
     DIGITAL,
     N_FAVOURITES,
@@ -41,20 +42,7 @@ from tagora.ingest.sources.synthetic.seasons import PROMO, Calendar, make_calend
 from tagora.ingest.sources.synthetic.sessions import SessionPlan, build_events, positions
 from tagora.ingest.sources.synthetic.timefmt import iso
 
-HEADERS: dict[str, tuple[str, ...]] = {
-    "customers.csv": (
-        "customer_key", "name", "gender", "birthday", "phone", "email", "country", "province", "city",
-        "registered_at", "source_channel", "member_tier",
-    ),
-    "products.csv": ("sku", "name", "category_path", "brand", "price"),
-    "order_lines.csv": (
-        "order_id", "customer_key", "ordered_at", "channel", "sku", "quantity", "unit_price", "kind",
-    ),
-    "events.csv": (
-        "event_id", "customer_key", "anonymous_id", "event", "occurred_at", "channel", "sku", "properties",
-    ),
-    "interactions.csv": ("customer_key", "kind", "body", "author", "occurred_at"),
-}  # fmt: skip
+HEADERS: dict[str, tuple[str, ...]] = {f"{name}.csv": columns for name, columns in FILES.items()}
 MEMBER_TIERS = ("normal", "silver", "gold", "diamond")
 _TIER_THRESHOLDS = np.array([2_000.0, 8_000.0, 30_000.0])  # yearly-ish net spend in CNY
 CHUNK = 5_000

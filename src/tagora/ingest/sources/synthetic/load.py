@@ -9,9 +9,10 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from tagora.profiles.facade import CANCELLATION, MONEY, PURCHASE, UTC_TS
+from tagora.profiles.facade import CANCELLATION, INTERACTION_KINDS, MONEY, PURCHASE, UTC_TS
 
 SOURCE = "dataset"
+# The data set format: one CSV per entry, with exactly these header columns (``tagora generate`` writes it).
 FILES: dict[str, tuple[str, ...]] = {
     "customers": (
         "customer_key", "name", "gender", "birthday", "phone", "email", "country", "province", "city",
@@ -26,7 +27,6 @@ FILES: dict[str, tuple[str, ...]] = {
     ),
     "interactions": ("customer_key", "kind", "body", "author", "occurred_at"),
 }  # fmt: skip
-INTERACTION_KINDS = ("note", "call", "visit", "email", "message", "meeting")
 
 
 def text(col: ir.StringValue) -> ir.StringValue:
