@@ -22,6 +22,11 @@ def _check_password(password: str) -> None:
         )
 
 
+def _check_locale(locale: str) -> None:
+    if locale not in ("en", "zh"):
+        raise AppError(CoreErrorCode.INVALID_INPUT, "locale must be 'en' or 'zh'", 422, {"field": "locale"})
+
+
 def _user(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
@@ -41,13 +46,7 @@ def create_user(
     username = username.strip()
     if not username:
         raise AppError(CoreErrorCode.INVALID_INPUT, "username must not be empty", 422, {"field": "username"})
-    if len(password) < 8:
-        raise AppError(
-            CoreErrorCode.INVALID_INPUT,
-            "password must have at least 8 characters",
-            422,
-            {"field": "password"},
-        )
+    _check_password(password)
     if role not in Role.__members__.values():
         raise AppError(
             CoreErrorCode.INVALID_INPUT,
@@ -55,8 +54,7 @@ def create_user(
             422,
             {"field": "role"},
         )
-    if locale not in ("en", "zh"):
-        raise AppError(CoreErrorCode.INVALID_INPUT, "locale must be 'en' or 'zh'", 422, {"field": "locale"})
+    _check_locale(locale)
     with transaction(sessions) as session:
         if session.scalar(select(User.id).where(User.username == username)) is not None:
             raise AppError(
@@ -104,8 +102,7 @@ def authenticate(sessions: sessionmaker[Session], username: str, password: str) 
 
 
 def set_locale(sessions: sessionmaker[Session], actor: Principal, locale: str) -> None:
-    if locale not in ("en", "zh"):
-        raise AppError(CoreErrorCode.INVALID_INPUT, "locale must be 'en' or 'zh'", 422, {"field": "locale"})
+    _check_locale(locale)
     with transaction(sessions) as session:
         user = session.get(User, actor.user_id)
         if user is None:
