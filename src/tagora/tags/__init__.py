@@ -1,0 +1,1 @@
+"""Tag catalogue, lifecycle, rule language, computation and weights."""
