@@ -43,10 +43,10 @@ def import_online_retail(
     con = reading.connect_scratch()
     try:
         steps("reading")
-        raw = reading.read_strings(con, path, parser.COLUMNS)
-        report.rows_read = raw.num_rows
+        raw = reading.load_strings(con, path, parser.COLUMNS, "raw_lines")
+        report.rows_read = int(raw.count().to_pyarrow().as_py())
         steps("cleaning")
-        parsed = con.create_table("parsed", parser.parse(ibis.memtable(raw)), temp=True)
+        parsed = con.create_table("parsed", parser.parse(raw), temp=True)
         cleaned = con.create_table("cleaned", parser.judge(parsed), temp=True)
         report.rejected_by_reason = loading.count_reasons(cleaned)
         report.rows_rejected = sum(report.rejected_by_reason.values())
@@ -127,7 +127,7 @@ def import_dataset(
     try:
         steps("reading")
         raw = {
-            name: ibis.memtable(reading.read_strings(con, path, dataset.FILES[name]))
+            name: reading.load_strings(con, path, dataset.FILES[name], f"raw_{name}")
             for name, path in present.items()
         }
         report.rows_read = sum(int(t.count().to_pyarrow().as_py()) for t in raw.values())

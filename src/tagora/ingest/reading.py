@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import ibis
-import numpy as np
-import pyarrow as pa
+import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 from tagora.core.errors import AppError
@@ -51,17 +50,24 @@ def require_columns(path: Path, header: Sequence[str], required: Sequence[str]) 
         )
 
 
-def read_strings(con: BaseBackend, path: Path, required: Sequence[str]) -> pa.Table:
-    """The rows as strings (header checked first), plus ``row_idx``: the 0-based line order in the file."""
+def load_strings(con: BaseBackend, path: Path, required: Sequence[str], name: str) -> ir.Table:
+    """The rows as strings in the scratch temp table ``name`` (header checked first), plus ``row_idx``.
+
+    ``row_idx`` is DuckDB's ``rowid``, the 0-based line order in the file (the scratch database keeps
+    insertion order). Loading straight into DuckDB avoids a round trip through Arrow.
+    """
+    if not name.isidentifier():
+        raise ValueError(f"internal table name {name!r} must be an identifier")
     header = read_header(path)
     require_columns(path, header, required)
-    columns = {name: "VARCHAR" for name in header}
+    columns = {column: "VARCHAR" for column in header}
     try:
-        table = con.read_csv(str(path), columns=columns, header=True).to_pyarrow()
+        con.create_table(name, con.read_csv(str(path), columns=columns, header=True), temp=True)
     except Exception as exc:  # DuckDB raises several error types for malformed CSV
         raise unreadable(path, exc) from exc
-    table = table.select(list(required))
-    return table.append_column(ROW_INDEX, pa.array(np.arange(table.num_rows, dtype=np.int64)))
+    # ``rowid`` is not reachable through Ibis; the statement is constant apart from our own identifier.
+    numbered = con.sql(f"SELECT rowid AS {ROW_INDEX}, * FROM {name}")  # noqa: S608
+    return numbered.select(ROW_INDEX, *required)
 
 
 def connect_scratch() -> BaseBackend:
