@@ -1,4 +1,4 @@
-"""``tagora import online-retail PATH`` and ``tagora import dataset DIR``."""
+"""``tagora import online-retail PATH``, ``tagora import dataset DIR``; file imports from ``files.cli``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from tagora.core.auth import CLI_OPERATOR
 from tagora.core.cli_support import cli_stores, console, print_json
 from tagora.ingest import logic
+from tagora.ingest.files import cli as files_cli
 from tagora.ingest.schemas import ImportReport
 
 import_app = typer.Typer(help="Import customers, products, orders and events.", no_args_is_help=True)
@@ -75,3 +76,8 @@ def dataset(
     with cli_stores() as stores, progress_bar() as update:
         report = logic.import_dataset(stores, CLI_OPERATOR, folder, update)
     print_json(report) if json else summarize(report)
+
+
+import_app.command("customers")(files_cli.customers)
+import_app.command("products")(files_cli.products)
+import_app.command("vcard")(files_cli.vcard)

@@ -1,0 +1,131 @@
+"""``tagora import customers|products FILE --mapping M.yaml`` and ``tagora import vcard FILE.vcf``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tagora.core.auth import CLI_OPERATOR
+from tagora.core.cli_support import cli_stores, console, print_json, print_table
+from tagora.ingest.files import logic
+from tagora.ingest.files.schemas import FileImportOptions, FileImportReport
+
+File = Annotated[Path, typer.Argument(help="CSV, Excel (.xlsx), JSON Lines (.jsonl) or Parquet file.")]
+MappingOpt = Annotated[
+    Path | None,
+    typer.Option("--mapping", help="YAML or JSON: target field -> source column (+ options)."),
+]
+Preview = Annotated[bool, typer.Option("--preview", help="Show the first 20 rows and errors; write nothing.")]
+AllOrNothing = Annotated[bool, typer.Option("--all-or-nothing", help="Write nothing if any row is rejected.")]
+ErrorsOpt = Annotated[
+    Path | None, typer.Option("--errors", help="Write rejected rows (row, field, reason) to this CSV.")
+]
+Region = Annotated[
+    str, typer.Option("--default-region", help="Region for phone numbers without a country code.")
+]
+Json = Annotated[bool, typer.Option("--json", help="Print the import report as JSON.")]
+
+
+def _options(
+    mapping: Path | None, preview: bool, all_or_nothing: bool, errors: Path | None, region: str
+) -> FileImportOptions:
+    return FileImportOptions(
+        mapping=mapping,
+        preview=preview,
+        all_or_nothing=all_or_nothing,
+        errors_path=errors,
+        default_region=region.upper(),
+    )
+
+
+def summarize(report: FileImportReport) -> None:
+    console.print(
+        f"[bold]{report.source}[/bold] {report.path} ({report.mode}): read {report.rows_read:,} rows, "
+        f"accepted {report.rows_loaded:,}, rejected {report.rows_rejected:,} in {report.seconds:.2f} s"
+    )
+    for reason, n in report.rejected_by_reason.items():
+        console.print(f"  rejected {n:>8,}  {reason}")
+    for e in report.errors:
+        console.print(f"  row {e.row}: {e.field}: {e.message}")
+    if report.duplicates_in_file:
+        console.print(
+            f"  {report.duplicates_in_file:,} rows repeat an earlier key (the last one wins): "
+            + ", ".join(report.duplicate_keys)
+        )
+    if report.mode == "preview":
+        print_table("preview (nothing written)", report.preview)
+    elif report.written:
+        what = f"{report.created:,} new, {report.updated:,} updated" if report.kind == "customers" else ""
+        console.print(f"  wrote {report.records_written:,} {report.kind} {what}".rstrip())
+    else:
+        console.print("  [red]nothing written[/red]: rows were rejected and --all-or-nothing was given")
+    if report.errors_file:
+        console.print(f"  rejected rows: {report.errors_file}")
+
+
+@contextmanager
+def _status() -> Iterator[Callable[[str, int, int], None]]:
+    """A spinner with the rows read so far (a streamed file has no known total)."""
+    with console.status("reading ...") as status:
+
+        def update(description: str, done: int, total: int) -> None:
+            status.update(f"importing: {description}")
+
+        yield update
+
+
+def _finish(report: FileImportReport, json: bool) -> None:
+    print_json(report) if json else summarize(report)
+    if not report.written and report.mode == "all-or-nothing":
+        raise typer.Exit(2)
+
+
+def customers(
+    path: File,
+    mapping: MappingOpt = None,
+    preview: Preview = False,
+    all_or_nothing: AllOrNothing = False,
+    errors: ErrorsOpt = None,
+    default_region: Region = "CN",
+    json: Json = False,
+) -> None:
+    """Import customers from a file through a column mapping (upserts by customer_key)."""
+    options = _options(mapping, preview, all_or_nothing, errors, default_region)
+    with cli_stores() as stores, _status() as progress:
+        report = logic.import_customers_file(stores, CLI_OPERATOR, path, options, progress)
+    _finish(report, json)
+
+
+def products(
+    path: File,
+    mapping: MappingOpt = None,
+    preview: Preview = False,
+    all_or_nothing: AllOrNothing = False,
+    errors: ErrorsOpt = None,
+    default_region: Region = "CN",
+    json: Json = False,
+) -> None:
+    """Import products from a file through a column mapping (upserts by sku)."""
+    options = _options(mapping, preview, all_or_nothing, errors, default_region)
+    with cli_stores() as stores, _status() as progress:
+        report = logic.import_products_file(stores, CLI_OPERATOR, path, options, progress)
+    _finish(report, json)
+
+
+def vcard(
+    path: Annotated[Path, typer.Argument(help="A .vcf address book.")],
+    preview: Preview = False,
+    all_or_nothing: AllOrNothing = False,
+    errors: ErrorsOpt = None,
+    default_region: Region = "CN",
+    json: Json = False,
+) -> None:
+    """Import phone contacts (.vcf) as customers keyed by vcard:+phone (or email)."""
+    options = _options(None, preview, all_or_nothing, errors, default_region)
+    with cli_stores() as stores, _status() as progress:
+        report = logic.import_vcard(stores, CLI_OPERATOR, path, options, progress)
+    _finish(report, json)

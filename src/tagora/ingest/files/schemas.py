@@ -1,0 +1,52 @@
+"""The report of a file import, in the style of ``tagora.ingest.schemas.ImportReport``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+SAMPLE = 20  # rows, errors and duplicate keys kept in the report for display
+
+
+class RowError(BaseModel):
+    row: int  # 1-based, as the user sees it: line (CSV, JSON Lines), sheet row (Excel), record (Parquet)
+    field: str
+    reason: str
+    message: str
+    value: str | None = None
+
+
+class FileImportReport(BaseModel):
+    source: str
+    kind: str  # customers | products
+    format: str  # csv | excel | jsonl | parquet | vcard
+    path: str
+    mode: str  # chunked | all-or-nothing | preview
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    rejected_by_reason: dict[str, int] = Field(default_factory=dict)
+    duplicates_in_file: int = 0  # rows superseded by a later row with the same key (the last one wins)
+    duplicate_keys: list[str] = Field(default_factory=list)
+    created: int = 0  # customers that were new to the store (customers only)
+    updated: int = 0  # customers already in the store, completed by the file (customers only)
+    records_written: int = 0
+    chunks_committed: int = 0
+    written: bool = False
+    errors_file: str | None = None
+    errors: list[RowError] = Field(default_factory=list)
+    preview: list[dict[str, Any]] = Field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class FileImportOptions:
+    mapping: Path | None = None
+    preview: bool = False
+    all_or_nothing: bool = False
+    errors_path: Path | None = None
+    default_region: str = "CN"
+    chunk_size: int = 50_000
