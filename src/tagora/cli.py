@@ -10,6 +10,7 @@ from tagora.core.auth import CLI_OPERATOR
 from tagora.core.cli_support import cli_stores, console, print_json
 from tagora.ingest.cli import import_app
 from tagora.ingest.generate_cli import generate
+from tagora.ingest.tracking.cli import tracking_app
 from tagora.profiles.cli import customers_app, stats
 
 app = typer.Typer(
@@ -17,6 +18,7 @@ app = typer.Typer(
 )
 app.add_typer(customers_app, name="customers")
 app.add_typer(import_app, name="import")
+app.add_typer(tracking_app, name="tracking")
 app.command("stats")(stats)
 app.command("generate")(generate)
 

@@ -18,7 +18,12 @@ from tagora.core.warehouse import connect_warehouse, ensure_tables
 from tagora.settings import Settings
 
 # Every module that declares tables; Alembic and the warehouse read them from here.
-MODEL_MODULES = ("tagora.core.models", "tagora.profiles.models", "tagora.identity.models")
+MODEL_MODULES = (
+    "tagora.core.models",
+    "tagora.profiles.models",
+    "tagora.identity.models",
+    "tagora.ingest.tracking.models",
+)
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 

@@ -1,0 +1,165 @@
+"""Segment-compatible HTTP tracking API (``/v1/track``, ``/v1/batch``, ...) and its background loader."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import zlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from tagora.core.clock import utcnow
+from tagora.core.deps import get_stores
+from tagora.core.errors import AppError
+from tagora.ingest.tracking import logic
+from tagora.ingest.tracking.loader import BackgroundLoader
+from tagora.ingest.tracking.logic import TrackingErrorCode
+from tagora.ingest.tracking.messages import MAX_BATCH_BYTES, MAX_EVENT_BYTES, parse_sent_at
+from tagora.ingest.tracking.schemas import TrackingAck, TrackingSettings
+
+
+@asynccontextmanager
+async def _loader_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = getattr(app.state, "tracking_settings", None) or TrackingSettings()
+    app.state.tracking_settings = settings
+    loader = None
+    if settings.loader_interval_s > 0:
+        loader = BackgroundLoader(app.state.stores, settings.loader_interval_s, settings.loader_batch_size)
+        loader.start()
+    try:
+        yield
+    finally:
+        if loader is not None:
+            await run_in_threadpool(loader.stop)
+
+
+router = APIRouter(prefix="/v1", tags=["tracking"], lifespan=_loader_lifespan)
+
+
+def _too_large(limit: int, what: str) -> AppError:
+    return AppError(
+        TrackingErrorCode.TOO_LARGE,
+        f"{what} is larger than {limit // 1024} KB, the most the tracking API accepts",
+        413,
+        {"limit_bytes": limit},
+    )
+
+
+async def _read_body(request: Request, limit: int, what: str) -> bytes:
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > limit:
+            raise _too_large(limit, what)
+    if request.headers.get("content-encoding", "").strip().lower() not in ("gzip", "deflate"):
+        return bytes(raw)
+    inflater = zlib.decompressobj(wbits=47)  # gzip or zlib header, detected
+    try:
+        body = inflater.decompress(bytes(raw), limit + 1)
+    except zlib.error as exc:
+        raise AppError(TrackingErrorCode.INVALID_EVENT, f"the gzip body is corrupt: {exc}", 400) from exc
+    if len(body) > limit or inflater.unconsumed_tail:
+        raise _too_large(limit, what)
+    return body
+
+
+def _basic_username(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return decoded.partition(":")[0] or None
+
+
+def _invalid(field: str, reason: str, message_id: str | None = None) -> AppError:
+    return AppError(
+        TrackingErrorCode.INVALID_EVENT, f"{field}: {reason}", 400, {"field": field, "messageId": message_id}
+    )
+
+
+async def _receive(request: Request, kind: str | None) -> JSONResponse:
+    limit, what = (MAX_BATCH_BYTES, "the batch") if kind is None else (MAX_EVENT_BYTES, "the event")
+    body = await _read_body(request, limit, what)
+    try:
+        payload: Any = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _invalid("body", f"not valid JSON ({exc})") from exc
+    if not isinstance(payload, dict):
+        raise _invalid("body", "the body must be a JSON object")
+    stores = get_stores(request)
+    settings: TrackingSettings = request.app.state.tracking_settings
+    key = _basic_username(request) or (
+        payload.get("writeKey") if isinstance(payload.get("writeKey"), str) else None
+    )
+    key_id = await run_in_threadpool(logic.check_write_key, stores.sessions, key)
+    pending = await run_in_threadpool(logic.backlog, stores.sessions)
+    if pending >= settings.max_backlog:
+        error = logic.Overloaded(pending, settings.retry_after_s)
+        return JSONResponse(error.to_dict(), 429, headers={"Retry-After": str(settings.retry_after_s)})
+    if kind is None:
+        events = payload.get("batch")
+        if not isinstance(events, list):
+            raise _invalid("batch", "a batch body needs a list named batch")
+    else:
+        events = [payload]
+    client_ip = request.client.host if request.client else None
+    receipt = await run_in_threadpool(
+        logic.receive,
+        stores,
+        key_id,
+        kind,
+        events,
+        parse_sent_at(payload.get("sentAt")),
+        utcnow(),
+        client_ip,
+    )
+    if kind is not None and receipt.rejected:
+        bad = receipt.rejected[0]
+        raise _invalid(bad.field, bad.reason, bad.messageId)
+    ack = TrackingAck(accepted=receipt.accepted, rejected=receipt.rejected)
+    return JSONResponse(ack.model_dump(mode="json"))
+
+
+@router.post("/identify", response_model=TrackingAck)
+async def identify(request: Request) -> JSONResponse:
+    return await _receive(request, "identify")
+
+
+@router.post("/track", response_model=TrackingAck)
+async def track(request: Request) -> JSONResponse:
+    return await _receive(request, "track")
+
+
+@router.post("/page", response_model=TrackingAck)
+async def page(request: Request) -> JSONResponse:
+    return await _receive(request, "page")
+
+
+@router.post("/screen", response_model=TrackingAck)
+async def screen(request: Request) -> JSONResponse:
+    return await _receive(request, "screen")
+
+
+@router.post("/group", response_model=TrackingAck)
+async def group(request: Request) -> JSONResponse:
+    return await _receive(request, "group")
+
+
+@router.post("/alias", response_model=TrackingAck)
+async def alias(request: Request) -> JSONResponse:
+    return await _receive(request, "alias")
+
+
+@router.post("/batch", response_model=TrackingAck)
+async def batch(request: Request) -> JSONResponse:
+    """Up to 500 KB of events, each at most 32 KB; invalid ones are dead-lettered, the rest kept."""
+    return await _receive(request, None)

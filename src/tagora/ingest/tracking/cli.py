@@ -1,0 +1,63 @@
+"""``tagora tracking keys create|list|revoke`` and ``tagora tracking load``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tagora.core.auth import CLI_OPERATOR
+from tagora.core.cli_support import cli_stores, console, print_json, print_table
+from tagora.ingest.tracking import logic
+from tagora.ingest.tracking.loader import load_inbox
+
+tracking_app = typer.Typer(help="The Segment-compatible tracking API.", no_args_is_help=True)
+keys_app = typer.Typer(help="Write keys that SDKs send as the HTTP Basic username.", no_args_is_help=True)
+tracking_app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def create_key(name: str, json: bool = False) -> None:
+    """Create a write key and print it (only its hash is stored)."""
+    with cli_stores() as stores:
+        key = logic.create_write_key(stores.sessions, CLI_OPERATOR, name)
+    if json:
+        print_json({"name": name, "write_key": key})
+    else:
+        console.print(f"write key {name}: [bold]{key}[/bold]  (shown once; store it now)")
+
+
+@keys_app.command("list")
+def list_keys(json: bool = False) -> None:
+    """List write keys (names only; the keys themselves are not stored)."""
+    with cli_stores() as stores:
+        keys = logic.list_write_keys(stores.sessions)
+    if json:
+        print_json(keys)
+    else:
+        print_table("write keys", [k.model_dump() for k in keys])
+
+
+@keys_app.command("revoke")
+def revoke_key(name: str) -> None:
+    """Revoke a write key: calls with it are refused from now on."""
+    with cli_stores() as stores:
+        logic.revoke_write_key(stores.sessions, CLI_OPERATOR, name)
+    console.print(f"revoked write key {name}")
+
+
+@tracking_app.command("load")
+def load(
+    batch_size: Annotated[int, typer.Option(min=1)] = 5000,
+    json: bool = False,
+) -> None:
+    """Move acknowledged events from the inbox to the warehouse (the server also does this every second)."""
+    with cli_stores() as stores:
+        report = load_inbox(stores, batch_size)
+    if json:
+        print_json(report)
+    else:
+        console.print(
+            f"loaded {report.loaded:,} events in {report.batches} batches ({report.seconds:.2f} s); "
+            f"{report.already_in_warehouse:,} were already in the warehouse"
+        )

@@ -1,0 +1,138 @@
+"""Move inbox rows to the warehouse ``events`` table exactly once, in batches, also inside the server.
+
+Each batch: read pending rows, insert those whose ``event_id`` the warehouse does not hold yet, then mark
+the batch loaded. A crash after the insert and before the mark only means the next run finds the rows
+already there and skips them, so nothing is lost and nothing is stored twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+from time import perf_counter
+from typing import Any
+
+import ibis
+import pyarrow as pa
+from ibis.backends import BaseBackend
+from sqlalchemy import select, update
+
+from tagora.core.clock import utcnow
+from tagora.core.db import transaction
+from tagora.core.stores import Stores
+from tagora.ingest.tracking.models import InboxEvent
+from tagora.ingest.tracking.schemas import LoadReport
+from tagora.profiles.facade import EVENTS, customer_keys_to_uids
+
+log = logging.getLogger(__name__)
+CHUNK = 500  # ids per IN (...) list
+
+
+def _pending(stores: Stores, batch_size: int) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    columns = [getattr(InboxEvent, c) for c in ("id", "message_id", "event", "user_id", "anonymous_id")]
+    columns += [InboxEvent.channel, InboxEvent.sku, InboxEvent.occurred_at, InboxEvent.properties]
+    with stores.sessions() as session:
+        query = select(*columns).where(InboxEvent.loaded_at.is_(None)).order_by(InboxEvent.id)
+        rows = [dict(r._mapping) for r in session.execute(query.limit(batch_size))]
+        keys = sorted({r["user_id"] for r in rows if r["user_id"] is not None})
+        uids = customer_keys_to_uids(session, keys) if keys else {}
+    return rows, uids
+
+
+def _already_loaded(warehouse: BaseBackend, event_ids: list[str]) -> set[str]:
+    events = warehouse.table("events")
+    found: set[str] = set()
+    for start in range(0, len(event_ids), CHUNK * 10):
+        chunk = event_ids[start : start + CHUNK * 10]
+        hits = events.filter(events.event_id.isin(chunk)).select("event_id").to_pyarrow()
+        found.update(hits["event_id"].to_pylist())
+    return found
+
+
+def _arrow(rows: list[dict[str, Any]], uids: dict[str, int]) -> pa.Table:
+    columns: dict[str, list[Any]] = {
+        "event_id": [r["message_id"] for r in rows],
+        "uid": [uids.get(r["user_id"]) if r["user_id"] is not None else None for r in rows],
+        "anonymous_id": [r["anonymous_id"] for r in rows],
+        "event": [r["event"] for r in rows],
+        "occurred_at": [r["occurred_at"] for r in rows],
+        "channel": [r["channel"] for r in rows],
+        "sku": [r["sku"] for r in rows],
+        "properties": [r["properties"] for r in rows],
+    }
+    return pa.table(columns, schema=EVENTS.to_pyarrow())
+
+
+def _mark_loaded(stores: Stores, ids: list[int], at: datetime) -> None:
+    with transaction(stores.sessions) as session:
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            session.execute(update(InboxEvent).where(InboxEvent.id.in_(chunk)).values(loaded_at=at))
+
+
+def load_inbox(
+    stores: Stores,
+    batch_size: int = 5000,
+    max_batches: int | None = None,
+    warehouse: BaseBackend | None = None,
+) -> LoadReport:
+    """Load every pending inbox row (or ``max_batches`` batches) into the warehouse."""
+    warehouse = warehouse or stores.warehouse
+    started = perf_counter()
+    report = LoadReport()
+    while max_batches is None or report.batches < max_batches:
+        rows, uids = _pending(stores, batch_size)
+        if not rows:
+            break
+        present = _already_loaded(warehouse, [r["message_id"] for r in rows])
+        fresh = [r for r in rows if r["message_id"] not in present]
+        if fresh:
+            warehouse.insert("events", _arrow(fresh, uids))
+        _mark_loaded(stores, [r["id"] for r in rows], utcnow())
+        report.loaded += len(fresh)
+        report.already_in_warehouse += len(rows) - len(fresh)
+        report.batches += 1
+        if len(rows) < batch_size:
+            break
+    report.seconds = round(perf_counter() - started, 3)
+    return report
+
+
+def own_connection(warehouse: BaseBackend) -> BaseBackend:
+    """A DuckDB connection must not be shared between threads: the loader thread gets its own cursor."""
+    con = getattr(warehouse, "con", None)
+    if warehouse.name == "duckdb" and con is not None:
+        return ibis.duckdb.from_connection(con.cursor())
+    return warehouse
+
+
+class BackgroundLoader:
+    """Runs ``load_inbox`` every ``interval_s`` seconds in a daemon thread of the server process."""
+
+    def __init__(self, stores: Stores, interval_s: float, batch_size: int) -> None:
+        self.stores = stores
+        self.interval_s = interval_s
+        self.batch_size = batch_size
+        self.warehouse = own_connection(stores.warehouse)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tagora-tracking-loader", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+        if self.warehouse is not self.stores.warehouse and not self._thread.is_alive():
+            self.warehouse.disconnect()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                report = load_inbox(self.stores, self.batch_size, warehouse=self.warehouse)
+                if report.loaded:
+                    log.info("tracking: loaded %d events in %.2f s", report.loaded, report.seconds)
+            except Exception:  # a failing load is retried on the next tick; the inbox keeps the events
+                log.exception("tracking: loading the inbox failed")
+            self._stop.wait(self.interval_s)

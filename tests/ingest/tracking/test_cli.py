@@ -1,0 +1,50 @@
+"""``tagora tracking keys ...`` and ``tagora tracking load`` on real stores."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tagora.cli import app
+from tagora.core.clock import utcnow
+from tagora.core.stores import open_stores
+from tagora.ingest.tracking import logic
+from tagora.settings import get_settings
+
+
+@pytest.fixture
+def cli_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("TAGORA_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("TAGORA_ENV", "test")
+    monkeypatch.setenv("TAGORA_SECRET_KEY", "cli-test-secret-0123456789")
+    get_settings.cache_clear()
+    yield tmp_path / "home"
+    get_settings.cache_clear()
+
+
+def run(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_a_write_key_made_on_the_command_line_is_accepted_and_the_cli_loads_the_inbox(cli_home: Path) -> None:
+    key = json.loads(run("tracking", "keys", "create", "shop", "--json"))["write_key"]
+    assert [k["name"] for k in json.loads(run("tracking", "keys", "list", "--json"))] == ["shop"]
+    stores = open_stores(get_settings())
+    try:
+        key_id = logic.check_write_key(stores.sessions, key)
+        events = [{"type": "track", "userId": "u", "event": "E", "messageId": f"m{i}"} for i in range(3)]
+        logic.receive(stores, key_id, None, events, None, utcnow(), None)
+    finally:
+        stores.close()
+    assert json.loads(run("tracking", "load", "--json"))["loaded"] == 3
+    assert json.loads(run("tracking", "load", "--json"))["loaded"] == 0
+    assert json.loads(run("stats", "--json"))["events"] == 3
+    run("tracking", "keys", "revoke", "shop")
+    duplicate = CliRunner().invoke(app, ["tracking", "keys", "create", "shop"])
+    assert duplicate.exit_code == 2 and "already exists" in duplicate.output
