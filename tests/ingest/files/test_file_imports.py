@@ -15,13 +15,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from tagora.core.auth import CLI_OPERATOR
 from tagora.core.errors import AppError
 from tagora.core.models import AuditEntry
 from tagora.core.stores import Stores
+from tagora.ingest.files import logic
 from tagora.ingest.files.logic import import_customers_file, import_products_file
 from tagora.ingest.files.schemas import FileImportOptions
+from tagora.profiles import facade
 from tagora.profiles.models import Customer, Product
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -267,3 +271,44 @@ def test_unreadable_and_unsupported_files_are_clear_errors(stores: Stores, tmp_p
         import_customers_file(stores, CLI_OPERATOR, tmp_path / "customers.pdf")
     with pytest.raises(AppError, match="unknown default region"):
         import_customers_file(stores, CLI_OPERATOR, FIXTURES / "customers.csv", options(default_region="ZZ"))
+
+
+def fail_on_call(monkeypatch: pytest.MonkeyPatch, failing_call: int) -> None:
+    """The n-th upsert writes its rows and then fails, as a database error half-way through would."""
+    calls = {"n": 0}
+
+    def upsert(session: Session, *args: Any) -> dict[str, int]:
+        calls["n"] += 1
+        uids = facade.upsert_customers(session, *args)
+        if calls["n"] == failing_call:
+            raise OperationalError("UPSERT", {}, Exception("disk I/O error"))
+        return uids
+
+    monkeypatch.setattr(logic, "upsert_customers", upsert)
+
+
+def numbered_file(tmp_path: Path, rows: int) -> Path:
+    path = tmp_path / "numbered.csv"
+    path.write_text("customer_key,name\n" + "".join(f"N{i},Name {i}\n" for i in range(rows)))
+    return path
+
+
+def test_a_failed_chunk_is_rolled_back_whole_and_the_error_says_what_was_committed(
+    stores: Stores, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fail_on_call(monkeypatch, failing_call=2)
+    with pytest.raises(AppError) as info:
+        import_customers_file(stores, CLI_OPERATOR, numbered_file(tmp_path, 9), options(chunk_size=4))
+    assert info.value.code == "write_failed"
+    assert "1 earlier chunk(s) (4 records) were committed" in info.value.message
+    assert sorted(customers(stores)) == ["N0", "N1", "N2", "N3"]  # chunk 1 only, nothing of chunk 2
+
+
+def test_an_all_or_nothing_write_that_fails_leaves_nothing_behind(
+    stores: Stores, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fail_on_call(monkeypatch, failing_call=3)
+    path = numbered_file(tmp_path, 9)
+    with pytest.raises(AppError, match="nothing was written"):
+        import_customers_file(stores, CLI_OPERATOR, path, options(chunk_size=4, all_or_nothing=True))
+    assert customer_count(stores) == 0
