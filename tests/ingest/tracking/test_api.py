@@ -347,3 +347,21 @@ def test_the_background_loader_moves_events_without_being_asked(
         while logic.backlog(stores.sessions) and time.monotonic() < deadline:
             time.sleep(0.05)
     assert [e["event_id"] for e in warehouse_events(stores)] == ["bg"]
+
+
+def test_pruning_the_inbox_keeps_a_late_resend_stored_once(
+    api: TestClient, stores: Stores, write_key: str
+) -> None:
+    from tagora.ingest.tracking.loader import prune_inbox
+
+    assert api.post("/v1/track", json=track("late"), headers=basic(write_key)).status_code == 200
+    load_inbox(stores)
+    assert prune_inbox(stores, keep_days=1) == 0  # loaded just now: kept
+    with stores.sessions.begin() as session:
+        session.execute(InboxEvent.__table__.update().values(loaded_at=datetime.now(UTC) - timedelta(days=2)))
+    assert prune_inbox(stores, keep_days=1) == 1
+    assert inbox(stores) == []
+    assert api.post("/v1/track", json=track("late"), headers=basic(write_key)).status_code == 200
+    report = load_inbox(stores)
+    assert (report.loaded, report.already_in_warehouse) == (0, 1)
+    assert [e["event_id"] for e in warehouse_events(stores)] == ["late"]

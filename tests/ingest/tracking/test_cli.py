@@ -38,13 +38,19 @@ def test_a_write_key_made_on_the_command_line_is_accepted_and_the_cli_loads_the_
     stores = open_stores(get_settings())
     try:
         key_id = logic.check_write_key(stores.sessions, key)
-        events = [{"type": "track", "userId": "u", "event": "E", "messageId": f"m{i}"} for i in range(3)]
+        events: list[object] = [
+            {"type": "track", "userId": "u", "event": "E", "messageId": f"m{i}"} for i in range(3)
+        ]
+        events.append({"type": "track", "event": "E", "messageId": "no-user"})
         logic.receive(stores, key_id, None, events, None, utcnow(), None)
     finally:
         stores.close()
     assert json.loads(run("tracking", "load", "--json"))["loaded"] == 3
-    assert json.loads(run("tracking", "load", "--json"))["loaded"] == 0
+    assert json.loads(run("tracking", "load", "--keep-days", "1", "--json"))["loaded"] == 0
     assert json.loads(run("stats", "--json"))["events"] == 3
+    [letter] = json.loads(run("tracking", "dead-letters", "--json"))
+    assert (letter["message_id"], letter["field"]) == ("no-user", "userId")
+    assert "no-user" in run("tracking", "dead-letters")
     run("tracking", "keys", "revoke", "shop")
     duplicate = CliRunner().invoke(app, ["tracking", "keys", "create", "shop"])
     assert duplicate.exit_code == 2 and "already exists" in duplicate.output

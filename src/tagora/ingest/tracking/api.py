@@ -30,7 +30,12 @@ async def _loader_lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.tracking_settings = settings
     loader = None
     if settings.loader_interval_s > 0:
-        loader = BackgroundLoader(app.state.stores, settings.loader_interval_s, settings.loader_batch_size)
+        loader = BackgroundLoader(
+            app.state.stores,
+            settings.loader_interval_s,
+            settings.loader_batch_size,
+            settings.keep_loaded_days,
+        )
         loader.start()
     try:
         yield

@@ -9,7 +9,7 @@ import typer
 from tagora.core.auth import CLI_OPERATOR
 from tagora.core.cli_support import cli_stores, console, print_json, print_table
 from tagora.ingest.tracking import logic
-from tagora.ingest.tracking.loader import load_inbox
+from tagora.ingest.tracking.loader import load_inbox, prune_inbox
 
 tracking_app = typer.Typer(help="The Segment-compatible tracking API.", no_args_is_help=True)
 keys_app = typer.Typer(help="Write keys that SDKs send as the HTTP Basic username.", no_args_is_help=True)
@@ -49,11 +49,17 @@ def revoke_key(name: str) -> None:
 @tracking_app.command("load")
 def load(
     batch_size: Annotated[int, typer.Option(min=1)] = 5000,
+    keep_days: Annotated[
+        float,
+        typer.Option(min=0, help="Then delete inbox rows loaded more than this many days ago (0: keep)."),
+    ] = 0,
     json: bool = False,
 ) -> None:
     """Move acknowledged events from the inbox to the warehouse (the server also does this every second)."""
     with cli_stores() as stores:
         report = load_inbox(stores, batch_size)
+        if keep_days > 0:
+            prune_inbox(stores, keep_days)
     if json:
         print_json(report)
     else:
@@ -61,3 +67,14 @@ def load(
             f"loaded {report.loaded:,} events in {report.batches} batches ({report.seconds:.2f} s); "
             f"{report.already_in_warehouse:,} were already in the warehouse"
         )
+
+
+@tracking_app.command("dead-letters")
+def dead_letters(limit: Annotated[int, typer.Option(min=1)] = 20, json: bool = False) -> None:
+    """The newest events the API refused, with the field, the reason and the payload as sent."""
+    with cli_stores() as stores:
+        rows = logic.dead_letters(stores.sessions, limit)
+    if json:
+        print_json(rows)
+    else:
+        print_table("dead letters", [{**r, "payload": r["payload"][:60]} for r in rows])

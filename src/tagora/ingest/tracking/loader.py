@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime
-from time import perf_counter
+from datetime import datetime, timedelta
+from time import monotonic, perf_counter
 from typing import Any
 
 import ibis
 import pyarrow as pa
 from ibis.backends import BaseBackend
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from tagora.core.clock import utcnow
 from tagora.core.db import transaction
@@ -27,6 +27,7 @@ from tagora.profiles.facade import EVENTS, customer_keys_to_uids
 
 log = logging.getLogger(__name__)
 CHUNK = 500  # ids per IN (...) list
+PRUNE_EVERY_S = 3600.0
 
 
 def _pending(stores: Stores, batch_size: int) -> tuple[list[dict[str, Any]], dict[str, int]]:
@@ -99,6 +100,18 @@ def load_inbox(
     return report
 
 
+def prune_inbox(stores: Stores, keep_days: float) -> int:
+    """Delete inbox rows loaded more than ``keep_days`` ago; returns how many.
+
+    Safe for exactly-once: a late resend of a pruned event enters the inbox again, and the loader finds
+    its ``event_id`` already in the warehouse and only marks it done.
+    """
+    cutoff = utcnow() - timedelta(days=keep_days)
+    with transaction(stores.sessions) as session:
+        result = session.execute(delete(InboxEvent).where(InboxEvent.loaded_at < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def own_connection(warehouse: BaseBackend) -> BaseBackend:
     """A DuckDB connection must not be shared between threads: the loader thread gets its own cursor."""
     con = getattr(warehouse, "con", None)
@@ -110,10 +123,12 @@ def own_connection(warehouse: BaseBackend) -> BaseBackend:
 class BackgroundLoader:
     """Runs ``load_inbox`` every ``interval_s`` seconds in a daemon thread of the server process."""
 
-    def __init__(self, stores: Stores, interval_s: float, batch_size: int) -> None:
+    def __init__(self, stores: Stores, interval_s: float, batch_size: int, keep_days: float = 0) -> None:
         self.stores = stores
         self.interval_s = interval_s
         self.batch_size = batch_size
+        self.keep_days = keep_days  # 0 keeps loaded inbox rows forever
+        self._pruned_at: float | None = None
         self.warehouse = own_connection(stores.warehouse)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tagora-tracking-loader", daemon=True)
@@ -133,6 +148,11 @@ class BackgroundLoader:
                 report = load_inbox(self.stores, self.batch_size, warehouse=self.warehouse)
                 if report.loaded:
                     log.info("tracking: loaded %d events in %.2f s", report.loaded, report.seconds)
+                if self.keep_days > 0 and (
+                    self._pruned_at is None or monotonic() - self._pruned_at >= PRUNE_EVERY_S
+                ):
+                    self._pruned_at = monotonic()
+                    prune_inbox(self.stores, self.keep_days)
             except Exception:  # a failing load is retried on the next tick; the inbox keeps the events
                 log.exception("tracking: loading the inbox failed")
             self._stop.wait(self.interval_s)

@@ -110,3 +110,4 @@ class TrackingSettings(BaseSettings):
     retry_after_s: int = Field(default=5, ge=1)
     loader_interval_s: float = Field(default=1.0, ge=0)  # 0 turns the server's background loader off
     loader_batch_size: int = Field(default=5000, ge=1)
+    keep_loaded_days: float = Field(default=7, ge=0)  # loaded inbox rows kept this long; 0 = forever
