@@ -182,6 +182,7 @@ def test_all_or_nothing_writes_nothing_when_any_row_is_rejected(stores: Stores) 
         stores, CLI_OPERATOR, FIXTURES / "customers.csv", options(mapping=MAPPING, all_or_nothing=True)
     )
     assert report.rows_rejected == 3 and not report.written and report.records_written == 0
+    assert (report.rows_valid, report.rows_loaded) == (3, 0)
     assert customer_count(stores) == 0
 
 
@@ -205,6 +206,7 @@ def test_preview_validates_everything_and_writes_nothing(stores: Stores, tmp_pat
         options(mapping=MAPPING, preview=True, errors_path=errors),
     )
     assert report.mode == "preview" and not report.written and report.rows_rejected == 3
+    assert (report.rows_valid, report.rows_loaded) == (3, 0)
     assert [r["customer_key"] for r in report.preview] == ["M002", "M001"]
     assert report.preview[1]["phone"] == "+8613800138000"
     assert customer_count(stores) == 0
@@ -269,6 +271,9 @@ def test_unreadable_and_unsupported_files_are_clear_errors(stores: Stores, tmp_p
     shutil.copy(FIXTURES / "customers.csv", tmp_path / "customers.pdf")
     with pytest.raises(AppError, match="unsupported file type"):
         import_customers_file(stores, CLI_OPERATOR, tmp_path / "customers.pdf")
+    with pytest.raises(AppError, match="cannot write the error report"):
+        unwritable = options(mapping=MAPPING, errors_path=tmp_path / "no" / "e.csv")
+        import_customers_file(stores, CLI_OPERATOR, FIXTURES / "customers.csv", unwritable)
     with pytest.raises(AppError, match="unknown default region"):
         import_customers_file(stores, CLI_OPERATOR, FIXTURES / "customers.csv", options(default_region="ZZ"))
 

@@ -12,6 +12,8 @@ from typing import IO, Any
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
+from tagora.core.errors import AppError
+from tagora.ingest.files.errors import FileImportErrorCode
 from tagora.ingest.files.formats import RawRow, Rows
 from tagora.ingest.files.rows import RowContext
 from tagora.ingest.files.schemas import RowError
@@ -104,7 +106,15 @@ class ErrorCsv:
         self._file: IO[str] | None = None
         self._writer: Any = None
         if path is not None:
-            self._file = path.open("w", encoding="utf-8-sig", newline="")
+            try:
+                self._file = path.open("w", encoding="utf-8-sig", newline="")
+            except OSError as exc:
+                raise AppError(
+                    FileImportErrorCode.BAD_OPTION,
+                    f"cannot write the error report {path}: {exc.strerror or exc}",
+                    400,
+                    {"field": "errors", "file": str(path)},
+                ) from exc
             self._writer = csv.writer(self._file)
             self._writer.writerow(self.COLUMNS)
 

@@ -45,7 +45,7 @@ def _options(
 def summarize(report: FileImportReport) -> None:
     console.print(
         f"[bold]{report.source}[/bold] {report.path} ({report.mode}): read {report.rows_read:,} rows, "
-        f"accepted {report.rows_loaded:,}, rejected {report.rows_rejected:,} in {report.seconds:.2f} s"
+        f"valid {report.rows_valid:,}, rejected {report.rows_rejected:,} in {report.seconds:.2f} s"
     )
     for reason, n in report.rejected_by_reason.items():
         console.print(f"  rejected {n:>8,}  {reason}")

@@ -152,6 +152,7 @@ def _run(
         _write_all(stores, actor, report, opener, validator, options.chunk_size)
     refused = options.all_or_nothing and report.rows_rejected > 0
     report.written = not options.preview and not refused
+    report.rows_loaded = report.rows_valid if report.written else 0
     report.rejected_by_reason = dict(sorted(report.rejected_by_reason.items()))
     report.seconds = round(perf_counter() - started, 3)
     if not options.preview and report.chunks_committed:
@@ -173,7 +174,7 @@ def _validated(opener: Opener, validator: Validator, size: int) -> Iterator[Batc
 def _tally(report: FileImportReport, batch: Batch, preview: bool) -> None:
     report.rows_read += batch.rows_read
     report.rows_rejected += batch.rejected_rows
-    report.rows_loaded += batch.accepted
+    report.rows_valid += batch.accepted
     report.duplicates_in_file += len(batch.duplicate_keys)
     for error in batch.errors:
         reason = f"{error.field}: {error.reason}"

@@ -26,7 +26,8 @@ class FileImportReport(BaseModel):
     path: str
     mode: str  # chunked | all-or-nothing | preview
     rows_read: int = 0
-    rows_loaded: int = 0
+    rows_valid: int = 0  # rows that passed validation
+    rows_loaded: int = 0  # valid rows that were written (0 for a preview or a refused all-or-nothing)
     rows_rejected: int = 0
     rejected_by_reason: dict[str, int] = Field(default_factory=dict)
     duplicates_in_file: int = 0  # rows superseded by a later row with the same key (the last one wins)
