@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 
 from tagora.app import create_app
 from tagora.core import logic as core_logic
@@ -50,6 +52,24 @@ def postgres_url() -> str:
     url = os.environ.get("TAGORA_TEST_POSTGRES_URL", "")
     need(bool(url), "TAGORA_TEST_POSTGRES_URL is not set")
     return url
+
+
+@pytest.fixture
+def pg_stores(postgres_url: str, tmp_path: Path) -> Iterator[Stores]:
+    """Stores whose metadata database is a fresh schema on the CI PostgreSQL, dropped afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"  # generated here, never user input
+    admin = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://"))
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{postgres_url}?options=-csearch_path%3D{schema}"
+    stores = open_stores(make_settings(tmp_path / "home", database_url=url))
+    try:
+        yield stores
+    finally:
+        stores.close()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 @pytest.fixture

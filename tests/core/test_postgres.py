@@ -2,39 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy import inspect, select
 
 from tagora.core.auth import CLI_OPERATOR
 from tagora.core.models import AuditEntry
-from tagora.core.stores import Stores, open_stores
+from tagora.core.stores import Stores
 from tagora.profiles import logic
-from tests.conftest import make_settings
 from tests.profiles.seed import CUSTOMERS, seed
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def pg_stores(postgres_url: str, tmp_path: Path) -> Iterator[Stores]:
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://"))
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{postgres_url}?options=-csearch_path%3D{schema}"
-    stores = open_stores(make_settings(tmp_path / "home", database_url=url))
-    try:
-        yield stores
-    finally:
-        stores.close()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def test_migrations_create_every_table_on_postgresql(pg_stores: Stores) -> None:

@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from tagora.core.auth import CLI_OPERATOR
-from tagora.core.stores import Stores, open_stores
+from tagora.core.stores import Stores
 from tagora.ingest.files.logic import import_customers_file, import_products_file, import_vcard
 from tagora.ingest.files.schemas import FileImportOptions
 from tagora.profiles.models import Customer
-from tests.conftest import make_settings
 
 pytestmark = pytest.mark.postgres
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-@pytest.fixture
-def pg_stores(postgres_url: str, tmp_path: Path) -> Iterator[Stores]:
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://"))
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{postgres_url}?options=-csearch_path%3D{schema}"
-    stores = open_stores(make_settings(tmp_path / "home", database_url=url))
-    try:
-        yield stores
-    finally:
-        stores.close()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def test_file_imports_upsert_customers_and_products_on_postgresql(pg_stores: Stores) -> None:

@@ -2,38 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect
 
 from tagora.core.auth import CLI_OPERATOR
 from tagora.core.clock import utcnow
-from tagora.core.stores import Stores, open_stores
+from tagora.core.stores import Stores
 from tagora.ingest.tracking import logic
 from tagora.ingest.tracking.loader import load_inbox
-from tests.conftest import make_settings
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def pg_stores(postgres_url: str, tmp_path: Path) -> Iterator[Stores]:
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://"))
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{postgres_url}?options=-csearch_path%3D{schema}"
-    stores = open_stores(make_settings(tmp_path / "home", database_url=url))
-    try:
-        yield stores
-    finally:
-        stores.close()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def test_the_tracking_inbox_is_idempotent_and_loads_once_on_postgresql(pg_stores: Stores) -> None:
