@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
 
 from tagora.app import create_app
 from tagora.core import logic as core_logic
 from tagora.core.auth import CLI_OPERATOR
 from tagora.core.stores import Stores, open_stores
-from tagora.settings import Settings
+from tagora.settings import Settings, get_settings
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 ONLINE_RETAIL = SHARED_DATA / "online-retail" / "online_retail_2010-12-01_2011-09-30.csv.gz"
@@ -95,3 +96,23 @@ def client(settings: Settings, stores: Stores) -> Iterator[TestClient]:
 def login(client: TestClient, username: str) -> None:
     response = client.post("/api/auth/login", json={"username": username, "password": PASSWORD})
     assert response.status_code == 200, response.text
+
+
+@pytest.fixture
+def cli_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """TAGORA_* pointing the ``tagora`` command at fresh stores under ``tmp_path``."""
+    monkeypatch.setenv("TAGORA_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("TAGORA_ENV", "test")
+    monkeypatch.setenv("TAGORA_SECRET_KEY", "cli-test-secret-0123456789")
+    get_settings.cache_clear()
+    yield tmp_path / "home"
+    get_settings.cache_clear()
+
+
+def run_cli(*args: str) -> str:
+    """Run ``tagora ARGS`` in-process; it must succeed; returns its standard output."""
+    from tagora.cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.stdout

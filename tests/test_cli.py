@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,22 +10,7 @@ from typer.testing import CliRunner
 
 from tagora.cli import app
 from tagora.settings import get_settings
-
-
-@pytest.fixture
-def cli_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("TAGORA_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("TAGORA_ENV", "test")
-    monkeypatch.setenv("TAGORA_SECRET_KEY", "cli-test-secret-0123456789")
-    get_settings.cache_clear()
-    yield tmp_path / "home"
-    get_settings.cache_clear()
-
-
-def run(*args: str) -> str:
-    result = CliRunner().invoke(app, list(args))
-    assert result.exit_code == 0, result.output
-    return result.stdout
+from tests.conftest import run_cli as run
 
 
 def test_demo_loads_data_once_and_hands_out_a_working_login(cli_home: Path) -> None:

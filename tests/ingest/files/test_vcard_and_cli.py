@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -15,7 +13,6 @@ from tagora.core.auth import CLI_OPERATOR
 from tagora.core.stores import Stores
 from tagora.ingest.files.logic import import_vcard
 from tagora.profiles.models import Customer
-from tagora.settings import get_settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MAPPING = str(FIXTURES / "customers.yaml")
@@ -49,16 +46,6 @@ def test_importing_the_same_address_book_again_updates_the_same_customers(stores
     again = import_vcard(stores, CLI_OPERATOR, FIXTURES / "contacts.vcf")
     assert (again.created, again.updated) == (0, 3)
     assert len(stored(stores)) == 3
-
-
-@pytest.fixture
-def cli_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("TAGORA_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("TAGORA_ENV", "test")
-    monkeypatch.setenv("TAGORA_SECRET_KEY", "cli-test-secret-0123456789")
-    get_settings.cache_clear()
-    yield tmp_path / "home"
-    get_settings.cache_clear()
 
 
 def test_the_import_customers_command_prints_its_report_as_json(cli_home: Path, tmp_path: Path) -> None:

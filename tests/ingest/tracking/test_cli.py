@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from tagora.cli import app
@@ -14,22 +12,7 @@ from tagora.core.clock import utcnow
 from tagora.core.stores import open_stores
 from tagora.ingest.tracking import logic
 from tagora.settings import get_settings
-
-
-@pytest.fixture
-def cli_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("TAGORA_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("TAGORA_ENV", "test")
-    monkeypatch.setenv("TAGORA_SECRET_KEY", "cli-test-secret-0123456789")
-    get_settings.cache_clear()
-    yield tmp_path / "home"
-    get_settings.cache_clear()
-
-
-def run(*args: str) -> str:
-    result = CliRunner().invoke(app, list(args))
-    assert result.exit_code == 0, result.output
-    return result.stdout
+from tests.conftest import run_cli as run
 
 
 def test_a_write_key_made_on_the_command_line_is_accepted_and_the_cli_loads_the_inbox(cli_home: Path) -> None:
