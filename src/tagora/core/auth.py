@@ -26,6 +26,12 @@ class Permission(StrEnum):
     USERS_MANAGE = "users:manage"
     AUDIT_READ = "audit:read"
     INTERACTIONS_WRITE = "interactions:write"
+    TAGS_READ = "tags:read"
+    TAGS_EDIT = "tags:edit"  # propose, edit and submit tag definitions
+    TAGS_APPROVE = "tags:approve"  # approve or reject a submitted tag
+    TAGS_PUBLISH = "tags:publish"  # publish an approved tag, deprecate and retire
+    TAGS_COMPUTE = "tags:compute"
+    TAGS_ASSIGN = "tags:assign"  # put manual tags on customers
 
 
 class Role(StrEnum):
@@ -37,11 +43,19 @@ class Role(StrEnum):
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
-    Role.MARKETER: frozenset({Permission.CUSTOMERS_READ, Permission.CUSTOMERS_EXPORT}),
+    Role.MARKETER: frozenset(
+        {Permission.CUSTOMERS_READ, Permission.CUSTOMERS_EXPORT}
+        | {Permission.TAGS_READ, Permission.TAGS_EDIT, Permission.TAGS_ASSIGN}
+    ),
     Role.SALES: frozenset(
         {Permission.CUSTOMERS_READ, Permission.CUSTOMERS_EXPORT, Permission.INTERACTIONS_WRITE}
+        | {Permission.TAGS_READ, Permission.TAGS_ASSIGN}
     ),
-    Role.ANALYST: frozenset({Permission.CUSTOMERS_READ, Permission.CUSTOMERS_EXPORT}),
+    # Analysts develop and ship tags; approving a request stays with an admin.
+    Role.ANALYST: frozenset(
+        {Permission.CUSTOMERS_READ, Permission.CUSTOMERS_EXPORT}
+        | {Permission.TAGS_READ, Permission.TAGS_EDIT, Permission.TAGS_PUBLISH, Permission.TAGS_COMPUTE}
+    ),
 }
 
 _hasher = PasswordHasher()

@@ -1,0 +1,170 @@
+"""Request/response models of the tags area."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tagora.tags.specs import (
+    SPEC_KINDS,
+    AttributeSpec,
+    Measure,
+    Refresh,
+    RuleSpec,
+    Spec,
+    StatisticalSpec,
+    Status,
+    TagType,
+    TagValueType,
+    WeightedSpec,
+    spec_values,
+)
+
+CODE_PATTERN = r"^[a-z][a-z0-9_]{1,63}$"
+
+
+def _natural_value_type(spec: BaseModel) -> TagValueType:
+    """The value type a spec produces; a definition must declare this one."""
+    if isinstance(spec, WeightedSpec):
+        return TagValueType.WEIGHTED
+    if isinstance(spec, RuleSpec):
+        return TagValueType.BOOLEAN if spec.rule is not None else TagValueType.ENUM
+    if isinstance(spec, StatisticalSpec):
+        if spec.buckets or _is_categorical(spec.measure):
+            return TagValueType.ENUM
+        return TagValueType.NUMBER
+    if isinstance(spec, AttributeSpec):
+        numeric = spec.field in ("age", "registered_days")
+        return TagValueType.NUMBER if numeric and not spec.buckets else TagValueType.ENUM
+    raise ValueError("no natural value type")  # model and manual tags declare theirs
+
+
+def _is_categorical(measure: Measure) -> bool:
+    numeric = {"amount", "quantity", "unit_price", "line_count", "relative_price", "weekday", "hour"}
+    return measure.fn in ("mode", "first", "last") and measure.field not in numeric
+
+
+class TagDraft(BaseModel):
+    """Everything that defines a tag; checked as a whole (type, value type and spec must agree)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(pattern=CODE_PATTERN)
+    name_zh: str = Field(min_length=1, max_length=128)
+    name_en: str = Field(min_length=1, max_length=128)
+    description: str = ""
+    category: str
+    owner: str = ""
+    type: TagType
+    value_type: TagValueType
+    refresh: Refresh = Refresh.SCHEDULED
+    values: list[str] = []
+    spec: Spec
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TagDraft:
+        if self.spec.kind not in SPEC_KINDS[self.type]:
+            allowed = ", ".join(SPEC_KINDS[self.type])
+            raise ValueError(
+                f"a {self.type.value} tag needs a spec of kind {allowed}, not {self.spec.kind!r}"
+            )
+        if self.type not in (TagType.MODEL, TagType.MANUAL):
+            natural = _natural_value_type(self.spec)
+            if natural is not self.value_type:
+                raise ValueError(
+                    f"value_type is {self.value_type.value!r} but this spec gives {natural.value!r} values"
+                )
+        own = spec_values(self.spec)
+        if own and self.values and set(own) - set(self.values):
+            missing = ", ".join(sorted(set(own) - set(self.values)))
+            raise ValueError(f"values does not list {missing}, which the spec produces")
+        if not self.values:
+            self.values = own
+        return self
+
+
+class TagRevision(BaseModel):
+    """Fields to change; anything left out keeps its value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name_zh: str | None = None
+    name_en: str | None = None
+    description: str | None = None
+    category: str | None = None
+    owner: str | None = None
+    value_type: TagValueType | None = None
+    refresh: Refresh | None = None
+    values: list[str] | None = None
+    spec: dict[str, Any] | None = None
+
+
+class Comment(BaseModel):
+    comment: str = Field("", max_length=2000)
+
+
+class CategoryPublic(BaseModel):
+    code: str
+    name_zh: str
+    name_en: str
+    parent: str | None
+
+
+class TagPublic(BaseModel):
+    code: str
+    version: int
+    name_zh: str
+    name_en: str
+    description: str
+    category: str
+    owner: str
+    type: TagType
+    value_type: TagValueType
+    refresh: Refresh
+    values: list[str]
+    status: Status
+    spec: dict[str, Any]
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+
+
+class TagValuePublic(BaseModel):
+    tag: str
+    value: str | float | None
+    weight: float
+    computed_at: datetime
+    run_id: int
+    source: str
+
+
+class RunPublic(BaseModel):
+    id: int
+    status: str
+    actor: str
+    as_of: date
+    tags: list[str]
+    scope: str
+    customers: int
+    values_written: int
+    errors: dict[str, str]
+    started_at: datetime
+    finished_at: datetime | None
+    duration_s: float | None
+
+
+class ComputeRequest(BaseModel):
+    tags: list[str] | None = None
+    as_of: date | None = None
+    customers: list[str] | None = None
+
+
+class HistoryEntry(BaseModel):
+    at: datetime
+    actor: str
+    action: str
+    version: int | None
+    comment: str
