@@ -59,11 +59,13 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
 
     from tagora.console.pages import router as console_router
     from tagora.core.api import router as core_router
+    from tagora.identity.api import router as identity_router
     from tagora.ingest.tracking.api import router as tracking_router
     from tagora.profiles.api import router as profiles_router
 
     app.include_router(core_router)
     app.include_router(profiles_router)
+    app.include_router(identity_router)
     app.include_router(tracking_router)
     app.include_router(console_router)
     return app

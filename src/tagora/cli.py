@@ -8,6 +8,7 @@ import typer
 
 from tagora.core.auth import CLI_OPERATOR
 from tagora.core.cli_support import cli_stores, console, print_json
+from tagora.identity.cli import identity_app
 from tagora.ingest.cli import import_app
 from tagora.ingest.generate_cli import generate
 from tagora.ingest.tracking.cli import tracking_app
@@ -18,6 +19,7 @@ app = typer.Typer(
 )
 app.add_typer(customers_app, name="customers")
 app.add_typer(import_app, name="import")
+app.add_typer(identity_app, name="identity")
 app.add_typer(tracking_app, name="tracking")
 app.command("stats")(stats)
 app.command("generate")(generate)

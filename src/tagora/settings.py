@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     default_locale: Literal["en", "zh"] = "en"
     display_timezone: str = "UTC"
     session_max_age_s: int = 12 * 3600
+    default_region: str = "CN"  # phones without a country code are read as numbers of this region
+    identity_rules: Path | None = None  # YAML/JSON overriding identity types and merge rules
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

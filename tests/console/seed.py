@@ -43,6 +43,7 @@ def seed(stores: Stores) -> dict[str, int]:
         columns["source"].append("test")
         columns["kind"].append(kind)
         columns["uid"].append(uids[key])
+        columns["origin_uid"].append(uids[key])
         columns["ordered_at"].append(datetime(*day, 9, 30, tzinfo=UTC))
         columns["channel"].append("web")
         columns["country"].append("CN")

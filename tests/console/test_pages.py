@@ -133,7 +133,7 @@ def test_customer_360_shows_orders_identities_and_timeline(
     assert "Alice Wang" in html
     assert re.search(r'data-stat="order_count">.*?<div class="stat-value">2</div>', html, re.S)
     assert re.search(r'data-stat="total_spend">.*?<div class="stat-value">200.00</div>', html, re.S)
-    assert "external_id" in html
+    assert "user_id" in html
     for title in ("O1", "O2", "R1"):
         assert f"<strong>{title}</strong>" in html
     assert "asked about &lt;b&gt;sizes&lt;/b&gt;" in html

@@ -43,6 +43,7 @@ def seed(stores: Stores) -> dict[str, int]:
                 "source": ["test"] * len(orders),
                 "kind": [o[1] for o in orders],
                 "uid": [o[2] for o in orders],
+                "origin_uid": [o[2] for o in orders],
                 "ordered_at": pa.array([o[3] for o in orders], pa.timestamp("us", tz="UTC")),
                 "channel": ["web"] * len(orders),
                 "country": ["CN"] * len(orders),
@@ -57,6 +58,7 @@ def seed(stores: Stores) -> dict[str, int]:
             {
                 "event_id": ["e1"],
                 "uid": [uids["C001"]],
+                "origin_uid": [uids["C001"]],
                 "anonymous_id": ["anon-1"],
                 "event": ["product_view"],
                 "occurred_at": pa.array([_ts(3)], pa.timestamp("us", tz="UTC")),

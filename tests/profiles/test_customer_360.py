@@ -57,7 +57,7 @@ def test_stats_count_customers_orders_lines_and_products(stores: Stores) -> None
     assert counts["customers"] == 3
     assert counts["orders"] == 3
     assert counts["cancellations"] == 1
-    assert counts["identities"] == 3
+    assert counts["identities"] == 8  # 3 user ids, 2 phones, 3 e-mails
     assert {"order_lines", "products", "events"} <= set(counts)
 
 

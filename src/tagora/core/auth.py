@@ -26,6 +26,7 @@ class Permission(StrEnum):
     USERS_MANAGE = "users:manage"
     AUDIT_READ = "audit:read"
     INTERACTIONS_WRITE = "interactions:write"
+    IDENTITY_MERGE = "identity:merge"  # merge and unmerge people by hand
     TAGS_READ = "tags:read"
     TAGS_EDIT = "tags:edit"  # propose, edit and submit tag definitions
     TAGS_APPROVE = "tags:approve"  # approve or reject a submitted tag

@@ -9,7 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import ibis
+import ibis.expr.datatypes as dt
+import pyarrow as pa
+import sqlglot as sg
 from ibis.backends import BaseBackend
+from ibis.backends.sql.datatypes import SqlglotType
 
 from tagora.core.errors import AppError, CoreErrorCode
 
@@ -34,7 +38,73 @@ def connect_warehouse(url: str) -> BaseBackend:
 
 
 def ensure_tables(con: BaseBackend, schemas: dict[str, ibis.Schema]) -> None:
+    """Create missing tables; add columns a newer release declares to tables an older one created."""
     existing = set(con.list_tables())
     for name, schema in schemas.items():
         if name not in existing:
             con.create_table(name, schema=schema)
+            continue
+        present = set(con.get_schema(name).names)
+        for column, dtype in schema.items():
+            if column not in present:
+                _add_column(con, name, column, dtype)
+
+
+def _add_column(con: BaseBackend, table: str, column: str, dtype: dt.DataType) -> None:
+    # Table, column and type all come from the declared schemas, never from user input.
+    dialect = getattr(con, "dialect", None) or con.name
+    statement = sg.exp.Alter(
+        this=sg.table(table, quoted=True),
+        kind="TABLE",
+        actions=[
+            sg.exp.ColumnDef(
+                this=sg.to_identifier(column, quoted=True),
+                kind=SqlglotType.from_ibis(dtype),
+            )
+        ],
+    )
+    con.raw_sql(statement.sql(dialect))
+
+
+def remap_uids(con: BaseBackend, table: str, remap: dict[int, int]) -> None:
+    """Point the facts of each record at its person: ``uid = remap[origin_uid]`` (a merge or unmerge)."""
+    values = {
+        "origin_uid": pa.array(list(remap), pa.int64()),
+        "uid": pa.array(list(remap.values()), pa.int64()),
+    }
+    update_from(con, table, pa.table(values), key="origin_uid")
+
+
+def update_from(
+    con: BaseBackend, table: str, values: pa.Table, key: str, only_null: str | None = None
+) -> None:
+    """``UPDATE table SET <other columns> = values.<...> WHERE table.key = values.key`` in one statement.
+
+    With ``only_null``, rows whose ``only_null`` column is already set are left alone. Names come from
+    the caller's code; the values travel in a scratch table, never inside the SQL text.
+    """
+    if not values.num_rows:
+        return
+    scratch = f"_update_{table}"
+    con.create_table(scratch, values, temp=True, overwrite=True)
+    target, source = sg.table(table, quoted=True), sg.table(scratch, quoted=True).as_("m")
+    condition: sg.exp.Expression = sg.column(key, table=table, quoted=True).eq(
+        sg.column(key, table="m", quoted=True)
+    )
+    if only_null is not None:
+        condition = condition.and_(sg.column(only_null, table=table, quoted=True).is_(sg.exp.null()))
+    statement = sg.exp.Update(
+        this=target,
+        expressions=[
+            sg.exp.EQ(this=sg.column(c, quoted=True), expression=sg.column(c, table="m", quoted=True))
+            for c in values.column_names
+            if c != key
+        ],
+        from_=sg.exp.From(this=source),
+        where=sg.exp.Where(this=condition),
+    )
+    dialect = getattr(con, "dialect", None) or con.name
+    try:
+        con.raw_sql(statement.sql(dialect))
+    finally:
+        con.drop_table(scratch, force=True)

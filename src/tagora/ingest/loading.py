@@ -43,10 +43,15 @@ def replace_column(table: pa.Table, name: str, values: Any) -> pa.Table:
     return table.set_column(table.schema.get_field_index(name), name, values)
 
 
-def key_table(mapping: dict[str, int], key: str = "customer_key") -> ir.Table:
+def key_table(mapping: dict[str, tuple[int, int]], key: str = "customer_key") -> ir.Table:
+    """``key -> (uid, origin_uid)`` as a table to join facts on: the person now, and the key's own record."""
     return ibis.memtable(
         pa.table(
-            {key: pa.array(list(mapping), pa.string()), "uid": pa.array(list(mapping.values()), pa.int64())}
+            {
+                key: pa.array(list(mapping), pa.string()),
+                "uid": pa.array([u for u, _ in mapping.values()], pa.int64()),
+                "origin_uid": pa.array([o for _, o in mapping.values()], pa.int64()),
+            }
         )
     )
 

@@ -6,7 +6,9 @@ import csv
 import io
 from typing import Any
 
-from sqlalchemy import select
+import pyarrow as pa
+from ibis.backends import BaseBackend
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tagora.core import audit
@@ -15,10 +17,11 @@ from tagora.core.clock import as_utc
 from tagora.core.db import transaction, upsert
 from tagora.core.errors import AppError, CoreErrorCode
 from tagora.core.stores import Stores
+from tagora.core.warehouse import remap_uids, update_from
 from tagora.identity import facade as identity
 from tagora.privacy.facade import neutralize_cell
 from tagora.profiles import queries
-from tagora.profiles.models import Customer, Interaction, Product
+from tagora.profiles.models import WAREHOUSE_TABLES, Customer, Interaction, Product
 from tagora.profiles.schemas import Customer360, CustomerSummary, InteractionCreate, Page, TimelineItem
 
 CUSTOMER_FIELDS = (
@@ -27,6 +30,7 @@ CUSTOMER_FIELDS = (
 )  # fmt: skip
 PRODUCT_FIELDS = ("name", "category_path", "brand", "price")
 EXPORT_FIELDS = ("customer_key", "name", "phone", "email", "country", "province", "city", "member_tier")
+IDENTITY_FIELDS = ("phone", "email")  # profile fields that are also identities of the same name
 INTERACTION_KINDS = ("note", "call", "visit", "email", "message", "meeting")
 
 
@@ -40,7 +44,12 @@ def upsert_customers(
     normalized = [{"customer_key": r["customer_key"], **{f: r.get(f) for f in CUSTOMER_FIELDS}} for r in rows]
     upsert(session, Customer.__table__, normalized, ["customer_key"], list(CUSTOMER_FIELDS))
     uids = queries.customer_keys_to_uids(session, keys)
-    identity.link_external_ids(session, {k: uids[k] for k in keys}, source_system)
+    links: list[tuple[int, str, str]] = []
+    for r in normalized:
+        uid = uids[r["customer_key"]]
+        links.append((uid, "user_id", r["customer_key"]))
+        links += [(uid, field, str(r[field])) for field in IDENTITY_FIELDS if r.get(field)]
+    identity.link_identities(session, links, source_system)
     audit.record(
         session, actor.username, "customers.upsert", "customer", "", count=len(rows), source=source_system
     )
@@ -124,19 +133,22 @@ def export_customers(sessions: sessionmaker[Session], actor: Principal, q: str =
 
 
 def add_interactions(session: Session, actor: Principal, rows: list[dict[str, Any]]) -> int:
-    """Bulk-add interactions (``uid, kind, body, author, occurred_at``) in the caller's transaction.
+    """Bulk-add interactions (``uid, origin_uid, kind, body, author, occurred_at``) in the caller's
+    transaction.
 
-    Rows carry no id, so one with the same customer, kind, time and body as a stored one is skipped.
+    Rows carry no id, so one with the same record, kind, time and body as a stored one is skipped.
     """
-    uids = sorted({r["uid"] for r in rows})
+    origins = sorted({r["origin_uid"] for r in rows})
     existing = {
-        (i.uid, i.kind, as_utc(i.occurred_at), i.body)
-        for start in range(0, len(uids), 500)
-        for i in session.scalars(select(Interaction).where(Interaction.uid.in_(uids[start : start + 500])))
+        (i.origin_uid, i.kind, as_utc(i.occurred_at), i.body)
+        for start in range(0, len(origins), 500)
+        for i in session.scalars(
+            select(Interaction).where(Interaction.origin_uid.in_(origins[start : start + 500]))
+        )
     }
     fresh = []
     for r in rows:
-        signature = (r["uid"], r["kind"], as_utc(r["occurred_at"]), r["body"])
+        signature = (r["origin_uid"], r["kind"], as_utc(r["occurred_at"]), r["body"])
         if signature not in existing:
             existing.add(signature)
             fresh.append(Interaction(**r))
@@ -158,10 +170,45 @@ def add_interaction(
         )
     with transaction(sessions) as session:
         customer = queries.find_customer(session, key)
-        note = Interaction(uid=customer.uid, kind=data.kind, body=data.body, author=actor.username)
+        note = Interaction(
+            uid=customer.uid, origin_uid=customer.uid, kind=data.kind, body=data.body, author=actor.username
+        )
         if data.occurred_at is not None:
             note.occurred_at = data.occurred_at
         session.add(note)
         session.flush()
         audit.record(session, actor.username, "interaction.add", "customer", customer.uid, kind=data.kind)
         return note.id
+
+
+def reassign_profiles(session: Session, remap: dict[int, int]) -> None:
+    """Identity resolution's verdict (record -> its person) applied to records and interactions.
+
+    Runs in identity's transaction; the warehouse facts follow with ``reassign_facts`` after the commit.
+    """
+    for origin, person in remap.items():
+        session.execute(
+            update(Customer)
+            .where(Customer.uid == origin)
+            .values(merged_into=None if person == origin else person)
+        )
+        session.execute(update(Interaction).where(Interaction.origin_uid == origin).values(uid=person))
+
+
+def reassign_facts(warehouse: BaseBackend, remap: dict[int, int]) -> None:
+    for table in WAREHOUSE_TABLES:
+        remap_uids(warehouse, table, remap)
+
+
+def attribute_anonymous_events(warehouse: BaseBackend, people: dict[str, tuple[int, int]]) -> None:
+    """Stitch: events that carry only an anonymous id go to ``people[anonymous_id] = (uid, origin_uid)``.
+
+    Events already attributed keep their record, so running it again changes nothing.
+    """
+    if people:
+        values = {
+            "anonymous_id": pa.array(list(people), pa.string()),
+            "uid": pa.array([u for u, _ in people.values()], pa.int64()),
+            "origin_uid": pa.array([o for _, o in people.values()], pa.int64()),
+        }
+        update_from(warehouse, "events", pa.table(values), key="anonymous_id", only_null="origin_uid")

@@ -32,6 +32,8 @@ class Customer(Base):
     source_channel: Mapped[str | None] = mapped_column(String(64))
     member_tier: Mapped[str | None] = mapped_column(String(32))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Set when identity resolution found this record to be the same person as another (the survivor).
+    merged_into: Mapped[int | None] = mapped_column(ForeignKey("customers.uid"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -55,6 +57,8 @@ class Interaction(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     uid: Mapped[int] = mapped_column(ForeignKey("customers.uid", ondelete="CASCADE"), index=True)
+    # The record it was logged on; ``uid`` is the person that record belongs to now (see identity).
+    origin_uid: Mapped[int] = mapped_column(ForeignKey("customers.uid", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     body: Mapped[str] = mapped_column(Text, default="")
     author: Mapped[str] = mapped_column(String(64), default="")
@@ -64,13 +68,16 @@ class Interaction(Base):
 MONEY = dt.Decimal(18, 4)
 UTC_TS = dt.Timestamp(timezone="UTC")
 
-# ``kind`` keeps purchases ("purchase") apart from cancellations and returns ("cancellation").
+# ``uid`` is the person a fact belongs to now, ``origin_uid`` the record its source named (identity
+# merges rewrite ``uid`` from ``origin_uid``). ``kind`` keeps purchases ("purchase") apart from
+# cancellations and returns ("cancellation").
 ORDERS = ibis.schema(
     {
         "order_id": "string",
         "source": "string",
         "kind": "string",
         "uid": "int64",
+        "origin_uid": "int64",
         "ordered_at": UTC_TS,
         "channel": "string",
         "country": "string",
@@ -85,6 +92,7 @@ ORDER_LINES = ibis.schema(
         "line_no": "int64",
         "kind": "string",
         "uid": "int64",
+        "origin_uid": "int64",
         "ordered_at": UTC_TS,
         "sku": "string",
         "quantity": "int64",
@@ -96,6 +104,7 @@ EVENTS = ibis.schema(
     {
         "event_id": "string",
         "uid": "int64",
+        "origin_uid": "int64",
         "anonymous_id": "string",
         "event": "string",
         "occurred_at": UTC_TS,

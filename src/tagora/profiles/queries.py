@@ -62,7 +62,7 @@ def find_customers(
 ) -> Page[CustomerSummary]:
     """Match name, phone, email or external key (case-insensitive substring; phones by digits)."""
     page, page_size = clamp_page(page, page_size)
-    query = select(Customer)
+    query = select(Customer).where(Customer.merged_into.is_(None))
     q = q.strip()
     if q:
         like = f"%{q.lower()}%"
@@ -81,12 +81,14 @@ def find_customers(
 
 
 def find_customer(session: Session, key: str) -> Customer:
-    """By external key, else by numeric uid."""
+    """By external key, else by numeric uid; a record merged into another person gives that person."""
     customer = session.scalar(select(Customer).where(Customer.customer_key == key))
     if customer is None and key.isdigit():
         customer = session.get(Customer, int(key))
     if customer is None:
         raise not_found("customer", key)
+    if customer.merged_into is not None:
+        return session.get_one(Customer, customer.merged_into)
     return customer
 
 
@@ -198,7 +200,8 @@ def store_counts(session: Session, warehouse: BaseBackend) -> dict[str, int | fl
     orders = warehouse.table("orders")
     purchases = orders.filter(orders.kind == PURCHASE)
     return {
-        "customers": session.scalar(select(func.count()).select_from(Customer)) or 0,
+        "customers": session.scalar(select(func.count()).where(Customer.merged_into.is_(None))) or 0,
+        "merged_records": session.scalar(select(func.count()).where(Customer.merged_into.isnot(None))) or 0,
         "identities": identity.count_identities(session),
         "products": session.scalar(select(func.count()).select_from(Product)) or 0,
         "interactions": session.scalar(select(func.count()).select_from(Interaction)) or 0,
@@ -211,11 +214,24 @@ def store_counts(session: Session, warehouse: BaseBackend) -> dict[str, int | fl
 
 
 def customer_keys_to_uids(session: Session, keys: list[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
+    """Each known key's own record uid."""
+    return {key: origin for key, (_, origin) in key_uids(session, keys).items()}
+
+
+def key_uids(session: Session, keys: list[str]) -> dict[str, tuple[int, int]]:
+    """Each known key -> (uid of the person now, uid of its own record): a fact's ``uid, origin_uid``."""
+    out: dict[str, tuple[int, int]] = {}
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
         rows = session.execute(
-            select(Customer.customer_key, Customer.uid).where(Customer.customer_key.in_(chunk))
+            select(Customer.customer_key, Customer.uid, Customer.merged_into).where(
+                Customer.customer_key.in_(chunk)
+            )
         )
-        out.update({key: uid for key, uid in rows})
+        out.update({key: (merged_into or uid, uid) for key, uid, merged_into in rows})
     return out
+
+
+def merged_records(session: Session, uid: int) -> list[Customer]:
+    """The records resolved into the person ``uid`` (not the surviving record itself)."""
+    return list(session.scalars(select(Customer).where(Customer.merged_into == uid).order_by(Customer.uid)))

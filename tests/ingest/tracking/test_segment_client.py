@@ -89,10 +89,9 @@ def test_the_segment_python_sdk_events_land_once_on_the_right_profile(server: Se
         "sdk-alias": "alias",
         "sdk-module-track": "Coupon Used",
     }
-    assert [by_id[i]["uid"] for i in ("sdk-identify", "sdk-track", "sdk-alias", "sdk-module-track")] == [
-        uid
-    ] * 4
-    assert by_id["sdk-page"]["uid"] is None and by_id["sdk-page"]["anonymous_id"] == "visitor-9"
+    # the anonymous page view is stitched to cust-42 by the alias of its visitor id
+    assert {by_id[i]["uid"] for i in by_id} == {uid}
+    assert by_id["sdk-page"]["anonymous_id"] == "visitor-9" and by_id["sdk-page"]["origin_uid"] == uid
     assert by_id["sdk-track"]["sku"] == "SKU-1"
     track_props = json.loads(by_id["sdk-track"]["properties"])
     assert track_props["properties"]["revenue"] == 88.5

@@ -28,10 +28,21 @@ Region = Annotated[
     str, typer.Option("--default-region", help="Region for phone numbers without a country code.")
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print the import report as JSON.")]
+Source = Annotated[
+    str | None,
+    typer.Option(
+        "--source", help="The system the file comes from, e.g. crm or shop (default file:<format>)."
+    ),
+]
 
 
 def _options(
-    mapping: Path | None, preview: bool, all_or_nothing: bool, errors: Path | None, region: str
+    mapping: Path | None,
+    preview: bool,
+    all_or_nothing: bool,
+    errors: Path | None,
+    region: str,
+    source: str | None,
 ) -> FileImportOptions:
     return FileImportOptions(
         mapping=mapping,
@@ -39,6 +50,7 @@ def _options(
         all_or_nothing=all_or_nothing,
         errors_path=errors,
         default_region=region.upper(),
+        source_system=source,
     )
 
 
@@ -61,6 +73,11 @@ def summarize(report: FileImportReport) -> None:
     elif report.written:
         what = f"{report.created:,} new, {report.updated:,} updated" if report.kind == "customers" else ""
         console.print(f"  wrote {report.records_written:,} {report.kind} {what}".rstrip())
+        if report.merged or report.identity_conflicts:
+            console.print(
+                f"  identity: {report.merged:,} records merged into existing people, "
+                f"{report.identity_conflicts:,} shared identities kept apart (tagora identity conflicts)"
+            )
     else:
         console.print("  [red]nothing written[/red]: rows were rejected and --all-or-nothing was given")
     if report.errors_file:
@@ -91,10 +108,11 @@ def customers(
     all_or_nothing: AllOrNothing = False,
     errors: ErrorsOpt = None,
     default_region: Region = "CN",
+    source: Source = None,
     json: Json = False,
 ) -> None:
     """Import customers from a file through a column mapping (upserts by customer_key)."""
-    options = _options(mapping, preview, all_or_nothing, errors, default_region)
+    options = _options(mapping, preview, all_or_nothing, errors, default_region, source)
     with cli_stores() as stores, _status() as progress:
         report = logic.import_customers_file(stores, CLI_OPERATOR, path, options, progress)
     _finish(report, json)
@@ -107,10 +125,11 @@ def products(
     all_or_nothing: AllOrNothing = False,
     errors: ErrorsOpt = None,
     default_region: Region = "CN",
+    source: Source = None,
     json: Json = False,
 ) -> None:
     """Import products from a file through a column mapping (upserts by sku)."""
-    options = _options(mapping, preview, all_or_nothing, errors, default_region)
+    options = _options(mapping, preview, all_or_nothing, errors, default_region, source)
     with cli_stores() as stores, _status() as progress:
         report = logic.import_products_file(stores, CLI_OPERATOR, path, options, progress)
     _finish(report, json)
@@ -122,10 +141,11 @@ def vcard(
     all_or_nothing: AllOrNothing = False,
     errors: ErrorsOpt = None,
     default_region: Region = "CN",
+    source: Source = None,
     json: Json = False,
 ) -> None:
     """Import phone contacts (.vcf) as customers keyed by vcard:+phone (or email)."""
-    options = _options(None, preview, all_or_nothing, errors, default_region)
+    options = _options(None, preview, all_or_nothing, errors, default_region, source)
     with cli_stores() as stores, _status() as progress:
         report = logic.import_vcard(stores, CLI_OPERATOR, path, options, progress)
     _finish(report, json)

@@ -23,6 +23,7 @@ from tagora.core.auth import Principal
 from tagora.core.db import transaction
 from tagora.core.errors import AppError
 from tagora.core.stores import Stores
+from tagora.identity import facade as identity
 from tagora.ingest.files import formats, mapping, vcard
 from tagora.ingest.files.batches import Batch, ErrorCsv, SeenKeys, Validator
 from tagora.ingest.files.errors import FileImportErrorCode
@@ -92,7 +93,10 @@ def _check_region(options: FileImportOptions) -> None:
 def _new_report(kind: str, fmt: str, path: Path, options: FileImportOptions) -> FileImportReport:
     mode = "preview" if options.preview else "all-or-nothing" if options.all_or_nothing else "chunked"
     source = f"{fmt} {kind}" if fmt != "vcard" else "vcard"
-    return FileImportReport(source=source, kind=kind, format=fmt, path=str(path), mode=mode)
+    system = (options.source_system or "").strip() or f"file:{fmt}"
+    return FileImportReport(
+        source=source, kind=kind, format=fmt, path=str(path), mode=mode, source_system=system[:64]
+    )
 
 
 def _import_table(
@@ -187,17 +191,27 @@ def _tally(report: FileImportReport, batch: Batch, preview: bool) -> None:
         report.preview += list(batch.good.values())[: SAMPLE - len(report.preview)]
 
 
-def _upsert(session: Session, actor: Principal, report: FileImportReport, batch: Batch) -> None:
+def _upsert(session: Session, actor: Principal, report: FileImportReport, batch: Batch) -> list[int]:
+    """Writes one chunk; returns the customer records it touched (to resolve into people)."""
     rows = list(batch.good.values())
-    source = f"file:{report.format}"
+    source = report.source_system
+    records: list[int] = []
     if report.kind == "customers":
         existing = customer_keys_to_uids(session, list(batch.good))
-        upsert_customers(session, actor, rows, source)
+        records = list(upsert_customers(session, actor, rows, source).values())
         report.updated += len(existing)
         report.created += len(rows) - len(existing)
     else:
         upsert_products(session, actor, rows, source)
     report.records_written += len(rows)
+    return records
+
+
+def _resolve(stores: Stores, actor: Principal, report: FileImportReport, records: list[int]) -> None:
+    if records:
+        resolved = identity.resolve_profiles(stores, actor, records)
+        report.merged += resolved.merged
+        report.identity_conflicts += resolved.conflicts
 
 
 def _write_chunk(stores: Stores, actor: Principal, report: FileImportReport, batch: Batch) -> None:
@@ -205,10 +219,11 @@ def _write_chunk(stores: Stores, actor: Principal, report: FileImportReport, bat
         return
     try:
         with transaction(stores.sessions) as session:
-            _upsert(session, actor, report, batch)
+            records = _upsert(session, actor, report, batch)
     except SQLAlchemyError as exc:
         raise _write_failed(report, exc) from exc
     report.chunks_committed += 1
+    _resolve(stores, actor, report, records)
 
 
 def _write_all(
@@ -221,6 +236,7 @@ def _write_all(
 ) -> None:
     """Second pass of an all-or-nothing import: the file is known to be clean; one transaction."""
     written = FileImportReport.model_validate(report.model_dump())
+    records: list[int] = []
     try:
         with transaction(stores.sessions) as session:
             for batch in _validated(opener, validator, size):
@@ -231,10 +247,11 @@ def _write_all(
                         400,
                         {"file": report.path},
                     )
-                _upsert(session, actor, written, batch)
+                records += _upsert(session, actor, written, batch)
                 written.chunks_committed += 1
     except SQLAlchemyError as exc:
         raise _write_failed(report, exc, all_or_nothing=True) from exc
+    _resolve(stores, actor, report, records)
     report.created, report.updated = written.created, written.updated
     report.records_written, report.chunks_committed = written.records_written, written.chunks_committed
 

@@ -23,6 +23,7 @@ class FileImportReport(BaseModel):
     source: str
     kind: str  # customers | products
     format: str  # csv | excel | jsonl | parquet | vcard
+    source_system: str = ""
     path: str
     mode: str  # chunked | all-or-nothing | preview
     rows_read: int = 0
@@ -35,6 +36,10 @@ class FileImportReport(BaseModel):
     created: int = 0  # customers that were new to the store (customers only)
     updated: int = 0  # customers already in the store, completed by the file (customers only)
     records_written: int = 0
+    merged: int = 0  # customer records identity resolution joined to another person (shared phone/email)
+    identity_conflicts: int = (
+        0  # shared identities the rules kept from merging (see `tagora identity conflicts`)
+    )
     chunks_committed: int = 0
     written: bool = False
     errors_file: str | None = None
@@ -51,3 +56,6 @@ class FileImportOptions:
     errors_path: Path | None = None
     default_region: str = "CN"
     chunk_size: int = 50_000
+    # The system the file comes from (e.g. "crm", "shop"); its keys are that system's user ids, and two
+    # keys of one system are never merged into one person. Default: "file:<format>".
+    source_system: str | None = None

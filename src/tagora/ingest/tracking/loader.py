@@ -7,6 +7,7 @@ already there and skips them, so nothing is lost and nothing is stored twice.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from datetime import datetime, timedelta
@@ -21,24 +22,70 @@ from sqlalchemy import delete, select, update
 from tagora.core.clock import utcnow
 from tagora.core.db import transaction
 from tagora.core.stores import Stores
+from tagora.identity.facade import link_identities, people_for, resolve_profiles
+from tagora.ingest.tracking.logic import SOURCE_SYSTEM, TRACKER
 from tagora.ingest.tracking.models import InboxEvent
 from tagora.ingest.tracking.schemas import LoadReport
-from tagora.profiles.facade import EVENTS, customer_keys_to_uids
+from tagora.profiles.facade import (
+    EVENTS,
+    attribute_anonymous_events,
+    customer_keys_to_uids,
+    key_uids,
+    upsert_customers,
+)
 
 log = logging.getLogger(__name__)
+People = tuple[dict[str, tuple[int, int]], dict[str, tuple[int, int]]]  # by userId, by anonymousId
 CHUNK = 500  # ids per IN (...) list
 PRUNE_EVERY_S = 3600.0
 
 
-def _pending(stores: Stores, batch_size: int) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    columns = [getattr(InboxEvent, c) for c in ("id", "message_id", "event", "user_id", "anonymous_id")]
+def _pending(stores: Stores, batch_size: int) -> list[dict[str, Any]]:
+    columns = [
+        getattr(InboxEvent, c) for c in ("id", "message_id", "type", "event", "user_id", "anonymous_id")
+    ]
     columns += [InboxEvent.channel, InboxEvent.sku, InboxEvent.occurred_at, InboxEvent.properties]
     with stores.sessions() as session:
         query = select(*columns).where(InboxEvent.loaded_at.is_(None)).order_by(InboxEvent.id)
-        rows = [dict(r._mapping) for r in session.execute(query.limit(batch_size))]
-        keys = sorted({r["user_id"] for r in rows if r["user_id"] is not None})
-        uids = customer_keys_to_uids(session, keys) if keys else {}
-    return rows, uids
+        return [dict(r._mapping) for r in session.execute(query.limit(batch_size))]
+
+
+def _previous_id(row: dict[str, Any]) -> str | None:
+    value = json.loads(row["properties"] or "{}").get("previousId")
+    return None if value is None else str(value)[:128]
+
+
+def _identify(stores: Stores, rows: list[dict[str, Any]], warehouse: BaseBackend) -> People:
+    """Profiles for every userId, links for anonymousId/alias, resolution; then who each event is.
+
+    An event with a userId belongs to that user's record; one with only an anonymousId to the record
+    that anonymous id was linked to (by this batch or earlier), else to nobody yet.
+    """
+    keys = sorted({r["user_id"] for r in rows if r["user_id"] is not None})
+    previous = {r["id"]: _previous_id(r) for r in rows if r["type"] == "alias"}
+    with transaction(stores.sessions) as session:
+        records = customer_keys_to_uids(session, keys + [p for p in previous.values() if p])
+        missing = [{"customer_key": k} for k in keys if k not in records]
+        if missing:
+            records |= upsert_customers(session, TRACKER, missing, SOURCE_SYSTEM)
+        links: list[tuple[int, str, str]] = []
+        for r in rows:
+            if r["user_id"] is None:
+                continue
+            record = records[r["user_id"]]
+            if r["anonymous_id"] is not None:
+                links.append((record, "anonymous_id", r["anonymous_id"]))
+            before = previous.get(r["id"])
+            if before is not None and before in records and before != r["user_id"]:
+                links += [(record, "alias", before), (records[before], "alias", before)]
+            elif before is not None:
+                links.append((record, "anonymous_id", before))
+        link_identities(session, links, SOURCE_SYSTEM)
+    resolve_profiles(stores, TRACKER, [records[k] for k in keys], warehouse=warehouse)
+    anonymous = sorted({r["anonymous_id"] for r in rows if r["anonymous_id"] is not None})
+    anonymous += sorted({a for _, kind, a in links if kind == "anonymous_id"} - set(anonymous))
+    with stores.sessions() as session:
+        return key_uids(session, keys), people_for(session, "anonymous_id", anonymous)
 
 
 def _already_loaded(warehouse: BaseBackend, event_ids: list[str]) -> set[str]:
@@ -51,10 +98,16 @@ def _already_loaded(warehouse: BaseBackend, event_ids: list[str]) -> set[str]:
     return found
 
 
-def _arrow(rows: list[dict[str, Any]], uids: dict[str, int]) -> pa.Table:
+def _arrow(rows: list[dict[str, Any]], people: People) -> pa.Table:
+    by_key, by_device = people
+    owners = [
+        by_key.get(r["user_id"]) if r["user_id"] is not None else by_device.get(r["anonymous_id"])
+        for r in rows
+    ]
     columns: dict[str, list[Any]] = {
         "event_id": [r["message_id"] for r in rows],
-        "uid": [uids.get(r["user_id"]) if r["user_id"] is not None else None for r in rows],
+        "uid": [o[0] if o else None for o in owners],
+        "origin_uid": [o[1] if o else None for o in owners],
         "anonymous_id": [r["anonymous_id"] for r in rows],
         "event": [r["event"] for r in rows],
         "occurred_at": [r["occurred_at"] for r in rows],
@@ -83,13 +136,15 @@ def load_inbox(
     started = perf_counter()
     report = LoadReport()
     while max_batches is None or report.batches < max_batches:
-        rows, uids = _pending(stores, batch_size)
+        rows = _pending(stores, batch_size)
         if not rows:
             break
+        people = _identify(stores, rows, warehouse)
         present = _already_loaded(warehouse, [r["message_id"] for r in rows])
         fresh = [r for r in rows if r["message_id"] not in present]
         if fresh:
-            warehouse.insert("events", _arrow(fresh, uids))
+            warehouse.insert("events", _arrow(fresh, people))
+        attribute_anonymous_events(warehouse, people[1])  # earlier events of devices identified now
         _mark_loaded(stores, [r["id"] for r in rows], utcnow())
         report.loaded += len(fresh)
         report.already_in_warehouse += len(rows) - len(fresh)

@@ -24,6 +24,7 @@ from tagora.ingest.tracking.schemas import RejectedEvent, WriteKeyPublic
 from tagora.profiles.facade import upsert_customers
 
 SOURCE_SYSTEM = "tracking"
+TRACKER = Principal(username=SOURCE_SYSTEM, role=Role.ADMIN)  # the actor of profiles the tracker creates
 
 
 class TrackingErrorCode(StrEnum):
@@ -152,9 +153,8 @@ def receive(
         if dead:
             session.execute(insert(DeadLetter), dead)
         if traits:
-            actor = Principal(username=SOURCE_SYSTEM, role=Role.ADMIN)
             customers = [{"customer_key": key, **fields} for key, fields in traits.items()]
-            upsert_customers(session, actor, customers, SOURCE_SYSTEM)
+            upsert_customers(session, TRACKER, customers, SOURCE_SYSTEM)
     receipt.accepted = len(rows)
     return receipt
 

@@ -143,6 +143,7 @@ def lines(cleaned: ir.Table, uids: ir.Table) -> ir.Table:
         "line_no",
         "kind",
         "uid",
+        "origin_uid",
         "ordered_at",
         "sku",
         "quantity",
@@ -158,6 +159,7 @@ def orders(order_lines: ir.Table) -> ir.Table:
     t = order_lines
     grouped = t.group_by(["order_id", "source", "kind"]).aggregate(
         uid=t.uid.min(),
+        origin_uid=t.origin_uid.min(),
         ordered_at=t.ordered_at.min(),
         country=t.country.argmin(t.line_no),
         line_count=t.count(),

@@ -92,6 +92,7 @@ def order_lines(raw: ir.Table, uids: ir.Table) -> ir.Table:
         line_no=ibis.row_number().over(group_by=order_id, order_by=raw.row_idx) + 1,
         kind=kind,
         uid=joined.uid,
+        origin_uid=joined.origin_uid,
         ordered_at=ordered_at,
         channel=text(raw.channel),
         sku=text(raw.sku),
@@ -118,6 +119,7 @@ def orders(lines: ir.Table) -> ir.Table:
     t = lines
     return t.group_by(["order_id", "source", "kind"]).aggregate(
         uid=t.uid.min(),
+        origin_uid=t.origin_uid.min(),
         ordered_at=t.ordered_at.min(),
         channel=t.channel.argmin(t.line_no),
         country=t.country.min(),
@@ -134,6 +136,7 @@ def events(raw: ir.Table, uids: ir.Table) -> ir.Table:
         "row_idx",
         event_id=text(raw.event_id),
         uid=joined.uid,
+        origin_uid=joined.origin_uid,
         anonymous_id=text(raw.anonymous_id),
         event=text(raw.event),
         occurred_at=occurred_at,
@@ -162,6 +165,7 @@ def interactions(raw: ir.Table, uids: ir.Table) -> ir.Table:
     return joined.select(
         "row_idx",
         uid=joined.uid,
+        origin_uid=joined.origin_uid,
         kind=kind,
         body=raw.body.fill_null(""),
         author=text(raw.author).fill_null(""),
