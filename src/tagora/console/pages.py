@@ -220,5 +220,11 @@ def customer_360(request: Request, stores: StoresDep, principal: Reader, key: st
     except AppError as exc:
         return error_page(request, principal, exc)
     return show(
-        request, "customer.html", principal, view=view, timeline=timeline, customer_url=customer_url(key)
+        request,
+        "customer.html",
+        principal,
+        view=view,
+        timeline=timeline,
+        customer_url=customer_url(key),
+        identity_url="/identity/" + quote(key, safe=""),
     )
