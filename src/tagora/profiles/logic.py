@@ -35,9 +35,16 @@ INTERACTION_KINDS = ("note", "call", "visit", "email", "message", "meeting")
 
 
 def upsert_customers(
-    session: Session, actor: Principal, rows: list[dict[str, Any]], source_system: str
+    session: Session,
+    actor: Principal,
+    rows: list[dict[str, Any]],
+    source_system: str,
+    region: str = "CN",
 ) -> dict[str, int]:
-    """Create or complete customers by ``customer_key``; returns key -> uid (in the caller's transaction)."""
+    """Create or complete customers by ``customer_key``; returns key -> uid (in the caller's transaction).
+
+    Their key, phone and e-mail become identities (phones without a country code read in ``region``).
+    """
     if not rows:
         return {}
     keys = [r["customer_key"] for r in rows]
@@ -49,7 +56,7 @@ def upsert_customers(
         uid = uids[r["customer_key"]]
         links.append((uid, "user_id", r["customer_key"]))
         links += [(uid, field, str(r[field])) for field in IDENTITY_FIELDS if r.get(field)]
-    identity.link_identities(session, links, source_system)
+    identity.link_identities(session, links, source_system, region)
     audit.record(
         session, actor.username, "customers.upsert", "customer", "", count=len(rows), source=source_system
     )

@@ -95,7 +95,13 @@ def _new_report(kind: str, fmt: str, path: Path, options: FileImportOptions) -> 
     source = f"{fmt} {kind}" if fmt != "vcard" else "vcard"
     system = (options.source_system or "").strip() or f"file:{fmt}"
     return FileImportReport(
-        source=source, kind=kind, format=fmt, path=str(path), mode=mode, source_system=system[:64]
+        source=source,
+        kind=kind,
+        format=fmt,
+        path=str(path),
+        mode=mode,
+        source_system=system[:64],
+        default_region=options.default_region,
     )
 
 
@@ -198,7 +204,7 @@ def _upsert(session: Session, actor: Principal, report: FileImportReport, batch:
     records: list[int] = []
     if report.kind == "customers":
         existing = customer_keys_to_uids(session, list(batch.good))
-        records = list(upsert_customers(session, actor, rows, source).values())
+        records = list(upsert_customers(session, actor, rows, source, report.default_region).values())
         report.updated += len(existing)
         report.created += len(rows) - len(existing)
     else:

@@ -24,6 +24,7 @@ class FileImportReport(BaseModel):
     kind: str  # customers | products
     format: str  # csv | excel | jsonl | parquet | vcard
     source_system: str = ""
+    default_region: str = "CN"
     path: str
     mode: str  # chunked | all-or-nothing | preview
     rows_read: int = 0

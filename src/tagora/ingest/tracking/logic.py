@@ -154,7 +154,7 @@ def receive(
             session.execute(insert(DeadLetter), dead)
         if traits:
             customers = [{"customer_key": key, **fields} for key, fields in traits.items()]
-            upsert_customers(session, TRACKER, customers, SOURCE_SYSTEM)
+            upsert_customers(session, TRACKER, customers, SOURCE_SYSTEM, stores.settings.default_region)
     receipt.accepted = len(rows)
     return receipt
 
