@@ -10,11 +10,14 @@ import pytest
 from tagora.core.auth import CLI_OPERATOR
 from tagora.core.errors import AppError
 from tagora.core.stores import Stores
+from tagora.ingest import sources as ingest_sources
 from tagora.ingest.logic import import_dataset, import_online_retail
 from tagora.profiles import facade
 
 HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
-FIXTURES = Path(__file__).parent / "fixtures" / "dataset"
+SOURCES = Path(ingest_sources.__file__).parent
+FIXTURES = SOURCES / "synthetic" / "fixtures"
+ONLINE_RETAIL_FIXTURES = SOURCES / "online_retail" / "fixtures"
 
 
 def write(tmp_path: Path, body: str, header: str = HEADER) -> Path:
@@ -24,19 +27,7 @@ def write(tmp_path: Path, body: str, header: str = HEADER) -> Path:
 
 
 def test_each_dirty_line_is_rejected_with_its_reason(stores: Stores, tmp_path: Path) -> None:
-    path = write(
-        tmp_path,
-        "1001,85123A,HEART,6,2011-06-01 10:00:00,2.55,17850.0,United Kingdom\n"
-        "1001,POST,POSTAGE,1,2011-06-01 10:00:00,18.00,17850.0,United Kingdom\n"
-        "1002,85123A,HEART,6,2011-06-01 10:00:00,2.55,,United Kingdom\n"
-        "1003,85123A,,6,2011-06-01 10:00:00,2.55,12345.0,France\n"
-        "1004,85123A,HEART,6,2011-06-01 10:00:00,0,12345.0,France\n"
-        "1005,85123A,HEART,-2,2011-06-01 10:00:00,2.55,12345.0,France\n"
-        "1006,85123A,HEART,six,2011-06-01 10:00:00,2.55,12345.0,France\n"
-        "1007,85123A,HEART,6,yesterday,2.55,12345.0,France\n"
-        "A1008,B,Adjust bad debt,1,2011-06-01 10:00:00,-5,,United Kingdom\n"
-        "C1009,85123A,HEART,-1,2011-06-02 10:00:00,2.55,12345.0,France\n",
-    )
+    path = ONLINE_RETAIL_FIXTURES / "dirty_lines.csv"  # one line per cleaning rule
     report = import_online_retail(stores, CLI_OPERATOR, path)
     assert report.rows_read == 10
     assert report.rejected_by_reason == {
