@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 from pyroaring import BitMap
 
 BUCKET = 16_384
@@ -23,8 +24,16 @@ UidArray = npt.NDArray[np.uint32]
 
 def to_bitmap(uids: npt.NDArray[np.integer] | list[int]) -> BitMap:
     """A bitmap from uids; sorting first makes pyroaring build it ~50x faster than from random order."""
-    values = np.unique(np.asarray(uids, dtype=np.uint32))
+    values = np.sort(np.asarray(uids, dtype=np.uint32))
+    if len(values) > 1:
+        values = values[np.concatenate(([True], values[1:] != values[:-1]))]
     return BitMap(array.array("I", values.tobytes()))
+
+
+def factorize(values: list[str] | npt.NDArray[np.object_]) -> tuple[npt.NDArray[np.int64], list[str]]:
+    """Integer codes (-1 for None) and the sorted distinct labels."""
+    codes, labels = pd.factorize(pd.Series(values, dtype=object), sort=True)
+    return np.asarray(codes, dtype=np.int64), [str(v) for v in labels]
 
 
 def union(bitmaps: list[BitMap]) -> BitMap:
@@ -126,11 +135,24 @@ class ValueIndex:
 
     @classmethod
     def build(cls, uids: npt.NDArray[np.integer], values: list[str]) -> ValueIndex:
+        codes, labels = factorize(values)
+        return cls.from_codes(uids, codes, labels)
+
+    @classmethod
+    def from_codes(
+        cls, uids: npt.NDArray[np.integer], codes: npt.NDArray[np.integer], labels: list[str]
+    ) -> ValueIndex:
+        """The fast path for millions of rows: ``codes[i]`` indexes ``labels``; a negative code is no value."""
         uids = np.asarray(uids, dtype=np.uint32)
-        labels = np.asarray(values, dtype=object)
-        bitmaps = {}
-        for value in sorted({v for v in values if v is not None}):
-            bitmaps[value] = to_bitmap(uids[labels == value])
+        codes = np.asarray(codes)
+        order = np.lexsort((uids, codes))
+        uids, codes = uids[order], codes[order]
+        bounds = np.searchsorted(codes, np.arange(len(labels) + 1))
+        bitmaps = {
+            label: BitMap(array.array("I", uids[bounds[i] : bounds[i + 1]].tobytes()))
+            for i, label in enumerate(labels)
+            if bounds[i + 1] > bounds[i]
+        }
         return cls(bitmaps, union(list(bitmaps.values())))
 
     def equals(self, value: str) -> BitMap:
@@ -160,12 +182,14 @@ class WeightedIndex:
         level: int = LEVEL,
     ) -> WeightedIndex:
         uids = np.asarray(uids, dtype=np.uint32)
-        labels = np.asarray(values, dtype=object)
         weights = np.asarray(weights, dtype=np.float64)
+        codes, labels = factorize(values)
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(labels) + 1))
         per_value = {}
-        for value in sorted({v for v in values if v is not None}):
-            mask = labels == value
-            per_value[value] = NumericIndex.build(uids[mask], weights[mask], bucket, level)
+        for i, label in enumerate(labels):
+            rows = order[bounds[i] : bounds[i + 1]]
+            per_value[label] = NumericIndex.build(uids[rows], weights[rows], bucket, level)
         return cls(per_value, union([i.present for i in per_value.values()]))
 
     def contains(self, value: str, min_weight: float | None = None) -> BitMap:

@@ -85,6 +85,8 @@ def load_rules(path: Path | None) -> IdentityRules:
 
 
 _NOT_DIGIT = re.compile(r"[^\d+]")
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+_CN_MOBILE = re.compile(r"1[3-9]\d{9}")
 
 
 def normalize(kind: str, value: str, region: str = "CN") -> str | None:
@@ -95,6 +97,11 @@ def normalize(kind: str, value: str, region: str = "CN") -> str | None:
     if kind == "email":
         return value.lower()
     if kind == "phone":
+        # Fast paths: file imports already store E.164, and parsing costs ~80 µs a number.
+        if _E164.fullmatch(value):
+            return value
+        if region == "CN" and _CN_MOBILE.fullmatch(value):
+            return "+86" + value
         try:
             number = phonenumbers.parse(value, region)
         except phonenumbers.NumberParseException:
