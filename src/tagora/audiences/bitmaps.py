@@ -142,7 +142,7 @@ class ValueIndex:
     def from_codes(
         cls, uids: npt.NDArray[np.integer], codes: npt.NDArray[np.integer], labels: list[str]
     ) -> ValueIndex:
-        """The fast path for millions of rows: ``codes[i]`` indexes ``labels``; a negative code is no value."""
+        """The fast path for millions of rows: ``codes[i]`` indexes ``labels``; a negative code: no value."""
         uids = np.asarray(uids, dtype=np.uint32)
         codes = np.asarray(codes)
         order = np.lexsort((uids, codes))
