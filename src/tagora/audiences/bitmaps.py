@@ -1,16 +1,16 @@
 """Bitmap indexes over the dense customer ``uid``: one bitmap per (tag, value), range indexes for numbers.
 
-Pure (numpy + pyroaring, no database). A numeric index keeps the customers in value order cut into
-buckets of ``BUCKET`` rows: one small bitmap per bucket, a cumulative bitmap every ``LEVEL`` buckets, and
-the values of each bucket aligned with its sorted uids. ``value < t`` is then one cumulative bitmap, at
-most ``LEVEL - 1`` bucket bitmaps and one masked bucket — a handful of bitmap operations whatever the
-value, and exact (no quantization), which is what a bit-sliced index buys at far more operations.
+Pure (numpy + pyroaring, no database). A numeric index keeps its customers in value order, cut into
+buckets of ``BUCKET`` rows, with one bitmap per bucket and a cumulative bitmap every ``LEVEL`` buckets:
+``value < t`` is one binary search, one cumulative bitmap, at most ``LEVEL - 1`` bucket bitmaps and one
+partial bucket — a handful of bitmap operations whatever the value, and exact (no quantization), where
+a bit-sliced index needs two or three operations per bit of the value.
 """
 
 from __future__ import annotations
 
 import array
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -44,14 +44,20 @@ def union(bitmaps: list[BitMap]) -> BitMap:
 
 @dataclass
 class NumericIndex:
-    """Exact ranges over one numeric value per uid."""
+    """Exact ranges over one numeric value per uid.
 
-    present: BitMap  # every uid with a value
-    buckets: list[BitMap]  # bucket j: the uids at value-order positions [j*BUCKET, (j+1)*BUCKET)
-    lows: npt.NDArray[np.float64]  # smallest value in each bucket
-    highs: npt.NDArray[np.float64]  # largest value in each bucket
-    values: list[npt.NDArray[np.float64]]  # each bucket's values, aligned with its sorted uids
-    cumulative: list[BitMap] = field(default_factory=list)  # cumulative[k]: buckets [0, k*level)
+    Rows are kept in value order: ``uids`` (4 bytes a row) and the distinct values with where each one
+    ends (``distinct``, ``ends``), so the number of rows below a threshold is one binary search. Bucket
+    bitmaps and cumulative bitmaps then answer "the first ``pos`` rows" with few bitmap operations.
+    """
+
+    present: BitMap
+    uids: UidArray  # every uid with a value, in (value, uid) order
+    distinct: npt.NDArray[np.float64]  # sorted distinct values
+    ends: npt.NDArray[np.int64]  # ends[i]: rows with a value <= distinct[i]
+    buckets: list[BitMap]  # bucket j: rows [j*bucket, (j+1)*bucket)
+    cumulative: list[BitMap]  # cumulative[k]: rows [0, k*level*bucket)
+    bucket: int = BUCKET
     level: int = LEVEL
 
     @classmethod
@@ -62,46 +68,40 @@ class NumericIndex:
         bucket: int = BUCKET,
         level: int = LEVEL,
     ) -> NumericIndex:
-        uids = np.asarray(uids, dtype=np.uint32)
+        ids: UidArray = np.asarray(uids, dtype=np.uint32)
         numbers = np.asarray(values, dtype=np.float64)
         keep = ~np.isnan(numbers)
-        uids, numbers = uids[keep], numbers[keep]
-        order = np.lexsort((uids, numbers))
-        uids, numbers = uids[order], numbers[order]
-        buckets: list[BitMap] = []
-        lows: list[float] = []
-        highs: list[float] = []
-        aligned: list[npt.NDArray[np.float64]] = []
-        for start in range(0, len(uids), bucket):
-            u, v = uids[start : start + bucket], numbers[start : start + bucket]
-            by_uid = np.argsort(u, kind="stable")
-            buckets.append(BitMap(array.array("I", u[by_uid].tobytes())))
-            aligned.append(v[by_uid])
-            lows.append(float(v[0]))
-            highs.append(float(v[-1]))
-        index = cls(to_bitmap(uids), buckets, np.array(lows), np.array(highs), aligned, level=level)
+        ids, numbers = ids[keep], numbers[keep]
+        order = np.lexsort((ids, numbers))
+        ids, numbers = ids[order], numbers[order]
+        first = np.ones(len(numbers), dtype=bool)
+        first[1:] = numbers[1:] != numbers[:-1]
+        starts = np.flatnonzero(first)
+        distinct = numbers[starts]
+        buckets = [to_bitmap(ids[start : start + bucket]) for start in range(0, len(ids), bucket)]
         running = BitMap()
-        index.cumulative = [running.copy()]
+        cumulative = [running.copy()]
         for k in range(0, len(buckets), level):
             running |= union(buckets[k : k + level])
-            index.cumulative.append(running.copy())
-        return index
+            cumulative.append(running.copy())
+        ends = np.append(starts[1:], len(numbers)).astype(np.int64)
+        return cls(running.copy(), ids, distinct, ends, buckets, cumulative, bucket, level)
+
+    def _rows_below(self, threshold: float, inclusive: bool) -> int:
+        i = int(np.searchsorted(self.distinct, threshold, side="right" if inclusive else "left"))
+        return int(self.ends[i - 1]) if i else 0
+
+    def _prefix(self, rows: int) -> BitMap:
+        """The uids of the first ``rows`` rows in value order."""
+        full = rows // self.bucket
+        level = full // self.level
+        parts = [self.cumulative[level], *self.buckets[level * self.level : full]]
+        if rows > full * self.bucket:
+            parts.append(to_bitmap(self.uids[full * self.bucket : rows]))
+        return union(parts)
 
     def _below(self, threshold: float, inclusive: bool) -> BitMap:
-        """uids whose value is < threshold (<= with ``inclusive``)."""
-        if not self.buckets:
-            return BitMap()
-        full = self.highs <= threshold if inclusive else self.highs < threshold
-        n_full = int(np.argmin(full)) if not full.all() else len(full)  # buckets are ordered by value
-        level = n_full // self.level
-        parts = [self.cumulative[level], *self.buckets[level * self.level : n_full]]
-        if n_full < len(self.buckets) and self.lows[n_full] <= threshold:
-            values = self.values[n_full]
-            mask = values <= threshold if inclusive else values < threshold
-            if mask.any():
-                uids = self.buckets[n_full].to_array()
-                parts.append(BitMap(array.array("I", np.asarray(uids)[mask].tobytes())))
-        return union(parts)
+        return self._prefix(self._rows_below(threshold, inclusive))
 
     def compare(self, op: str, value: float) -> BitMap:
         if op == "<":
@@ -113,7 +113,8 @@ class NumericIndex:
         if op == ">=":
             return self.present - self._below(value, inclusive=False)
         if op == "=":
-            return self._below(value, inclusive=True) - self._below(value, inclusive=False)
+            low, high = self._rows_below(value, False), self._rows_below(value, True)
+            return to_bitmap(self.uids[low:high]) if high - low < self.bucket else self.between(value, value)
         if op == "!=":
             return self.present - self.compare("=", value)
         raise ValueError(f"unknown operator {op!r}")
@@ -123,7 +124,8 @@ class NumericIndex:
 
     def nbytes(self) -> int:
         bitmaps = [self.present, *self.buckets, *self.cumulative]
-        return sum(len(b.serialize()) for b in bitmaps) + sum(v.nbytes for v in self.values)
+        arrays = (self.uids, self.distinct, self.ends)
+        return sum(len(b.serialize()) for b in bitmaps) + sum(a.nbytes for a in arrays)
 
 
 @dataclass
