@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    from tagora.audiences.api import router as audiences_router
     from tagora.console.identity_pages import router as identity_pages_router
     from tagora.console.pages import router as console_router
     from tagora.core.api import router as core_router
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
     app.include_router(core_router)
     app.include_router(profiles_router)
     app.include_router(identity_router)
+    app.include_router(audiences_router)
     app.include_router(tracking_router)
     app.include_router(identity_pages_router)
     app.include_router(console_router)

@@ -32,21 +32,25 @@ class TagIndex:
         return len(self.universe.serialize()) + sum(i.nbytes() for i in indexes)
 
 
+def _at(path: str, field: str) -> str:
+    return f"{path}.{field}" if path else field
+
+
 def _numbers(path: str, value: object, count: int | None = None) -> list[float]:
     values = value if isinstance(value, list) else [value]
     if count is not None and len(values) != count:
-        raise SegmentError(f"{path}.value", f"needs {count} values")
+        raise SegmentError(_at(path, "value"), f"needs {count} values")
     if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
-        raise SegmentError(f"{path}.value", "needs a number")
+        raise SegmentError(_at(path, "value"), "needs a number")
     return [float(v) for v in values]  # type: ignore[arg-type]
 
 
 def _labels(path: str, value: object, many: bool) -> list[str]:
     values = value if isinstance(value, list) else [value]
     if not many and isinstance(value, list):
-        raise SegmentError(f"{path}.value", "needs one value, not a list")
+        raise SegmentError(_at(path, "value"), "needs one value, not a list")
     if not values or any(v is None or isinstance(v, list) for v in values):
-        raise SegmentError(f"{path}.value", "needs a value")
+        raise SegmentError(_at(path, "value"), "needs a value")
     return [str(v).lower() if isinstance(v, bool) else str(v) for v in values]
 
 
@@ -55,14 +59,14 @@ def check(expr: Expr, index: TagIndex, segments: Callable[[str], bool] | None = 
     for path, leaf in conditions(expr):
         if isinstance(leaf, InSegment):
             if segments is not None and not segments(leaf.segment):
-                raise SegmentError(f"{path}.segment", f"unknown segment {leaf.segment!r}")
+                raise SegmentError(_at(path, "segment"), f"unknown segment {leaf.segment!r}")
             continue
         if (leaf.tag is None) == (leaf.attribute is None):
             raise SegmentError(path, "name exactly one of tag or attribute")
         target = index.find(leaf)
         kind = "tag" if leaf.tag is not None else "attribute"
         if target is None:
-            raise SegmentError(f"{path}.{kind}", f"unknown {kind} {leaf.name!r}")
+            raise SegmentError(_at(path, kind), f"unknown {kind} {leaf.name!r}")
         _leaf(path, leaf, target, index.universe)  # checks operator and value types
 
 
@@ -79,11 +83,11 @@ def _leaf(path: str, c: Condition, target: Index, universe: BitMap) -> BitMap:
             hits = union([target.compare("=", v) for v in _numbers(path, c.value)])
             return hits if c.op == "in" else target.present - hits
         if c.op == "contains":
-            raise SegmentError(f"{path}.op", "contains is for multi-value tags")
+            raise SegmentError(_at(path, "op"), "contains is for multi-value tags")
         return target.compare(c.op, _numbers(path, c.value, 1)[0])
     if isinstance(target, WeightedIndex):
         if c.op != "contains":
-            raise SegmentError(f"{path}.op", "a multi-value tag takes contains, is_set or is_not_set")
+            raise SegmentError(_at(path, "op"), "a multi-value tag takes contains, is_set or is_not_set")
         return target.contains(_labels(path, c.value, many=False)[0], c.min_weight)
     if c.op in ("=", "!="):
         hits = target.equals(_labels(path, c.value, many=False)[0])
@@ -91,7 +95,7 @@ def _leaf(path: str, c: Condition, target: Index, universe: BitMap) -> BitMap:
     if c.op in ("in", "not_in"):
         hits = target.any_of(_labels(path, c.value, many=True))
         return hits if c.op == "in" else target.present - hits
-    raise SegmentError(f"{path}.op", f"{c.op} needs a numeric tag")
+    raise SegmentError(_at(path, "op"), f"{c.op} needs a numeric tag")
 
 
 def evaluate(expr: Expr, index: TagIndex, segments: SegmentLookup | None = None) -> BitMap:

@@ -21,6 +21,15 @@ from tagora.audiences.bitmaps import NumericIndex, ValueIndex, WeightedIndex, to
 from tagora.audiences.engine import Index, TagIndex
 
 FORMAT = 1
+ROWS = pa.schema(
+    {
+        "uid": pa.int64(),
+        "tag": pa.string(),
+        "value": pa.string(),
+        "number": pa.float64(),
+        "weight": pa.float64(),
+    }
+)
 
 
 def build_tag(value_type: str, values: pa.Table) -> Index:
@@ -39,7 +48,10 @@ def build_tag(value_type: str, values: pa.Table) -> Index:
 
 def build_index(universe: list[int] | np.ndarray, catalogue: dict[str, str], values: pa.Table) -> TagIndex:
     """``catalogue`` maps tag code -> value type (boolean | enum | number | weighted)."""
-    index = TagIndex(universe=to_bitmap(np.asarray(universe)))
+    people = np.asarray(universe, dtype=np.int64)
+    index = TagIndex(universe=to_bitmap(people))
+    values = values.select(list(ROWS.names)).cast(ROWS)
+    values = values.filter(pc.is_in(values["uid"], pa.array(people)))  # merged records are nobody now
     if values.num_rows:
         values = values.sort_by("tag")
         tags = values["tag"]

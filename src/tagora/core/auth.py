@@ -33,6 +33,8 @@ class Permission(StrEnum):
     TAGS_PUBLISH = "tags:publish"  # publish an approved tag, deprecate and retire
     TAGS_COMPUTE = "tags:compute"
     TAGS_ASSIGN = "tags:assign"  # put manual tags on customers
+    SEGMENTS_READ = "segments:read"  # counts, segments and portraits
+    SEGMENTS_WRITE = "segments:write"  # save, change and archive segments
 
 
 class Role(StrEnum):
@@ -47,15 +49,17 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.MARKETER: frozenset(
         {Permission.CUSTOMERS_READ, Permission.CUSTOMERS_EXPORT}
         | {Permission.TAGS_READ, Permission.TAGS_EDIT, Permission.TAGS_ASSIGN}
+        | {Permission.SEGMENTS_READ, Permission.SEGMENTS_WRITE}
     ),
     Role.SALES: frozenset(
         {Permission.CUSTOMERS_READ, Permission.CUSTOMERS_EXPORT, Permission.INTERACTIONS_WRITE}
-        | {Permission.TAGS_READ, Permission.TAGS_ASSIGN}
+        | {Permission.TAGS_READ, Permission.TAGS_ASSIGN, Permission.SEGMENTS_READ}
     ),
     # Analysts develop and ship tags; approving a request stays with an admin.
     Role.ANALYST: frozenset(
         {Permission.CUSTOMERS_READ, Permission.CUSTOMERS_EXPORT}
         | {Permission.TAGS_READ, Permission.TAGS_EDIT, Permission.TAGS_PUBLISH, Permission.TAGS_COMPUTE}
+        | {Permission.SEGMENTS_READ, Permission.SEGMENTS_WRITE}
     ),
 }
 

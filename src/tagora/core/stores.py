@@ -23,6 +23,7 @@ MODEL_MODULES = (
     "tagora.profiles.models",
     "tagora.identity.models",
     "tagora.ingest.tracking.models",
+    "tagora.audiences.models",
     "tagora.tags.models",
 )
 MIGRATIONS = Path(__file__).parent / "migrations"

@@ -235,3 +235,42 @@ def key_uids(session: Session, keys: list[str]) -> dict[str, tuple[int, int]]:
 def merged_records(session: Session, uid: int) -> list[Customer]:
     """The records resolved into the person ``uid`` (not the surviving record itself)."""
     return list(session.scalars(select(Customer).where(Customer.merged_into == uid).order_by(Customer.uid)))
+
+
+def person_uid(session: Session, key: str) -> int:
+    """The uid of the person a customer key (or uid) names, following merges."""
+    return find_customer(session, key).uid
+
+
+def summaries_for(session: Session, uids: list[int], masked: bool) -> list[CustomerSummary]:
+    """Customers by uid, in the order given (unknown uids are skipped)."""
+    found: dict[int, CustomerSummary] = {}
+    for start in range(0, len(uids), 500):
+        chunk = uids[start : start + 500]
+        for customer in session.scalars(select(Customer).where(Customer.uid.in_(chunk))):
+            found[customer.uid] = summarize(customer, masked)
+    return [found[u] for u in uids if u in found]
+
+
+def live_uids(session: Session) -> list[int]:
+    """Every person's uid (records merged into another person are not people of their own)."""
+    return list(
+        session.scalars(select(Customer.uid).where(Customer.merged_into.is_(None)).order_by(Customer.uid))
+    )
+
+
+def skus_in_category(session: Session, category: str) -> list[str]:
+    """Products whose category path is ``category`` or below it (``服装`` covers ``服装/女装``)."""
+    rows = session.scalars(
+        select(Product.sku).where(
+            or_(Product.category_path == category, Product.category_path.like(f"{category}/%"))
+        )
+    )
+    return list(rows)
+
+
+def buyers(warehouse: BaseBackend, skus: list[str]) -> list[int]:
+    """The people who bought any of ``skus`` (purchases, not cancellations)."""
+    lines = warehouse.table("order_lines")
+    bought = lines.filter(lines.sku.isin(skus), lines.kind == PURCHASE, lines.uid.notnull())
+    return [int(u) for u in bought.select("uid").distinct().to_pyarrow()["uid"].to_pylist()]

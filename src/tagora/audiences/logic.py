@@ -1,0 +1,294 @@
+"""Audience verbs: live counts, saved segments (dynamic and static), sizes, membership, export, portraits."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import date
+from pathlib import Path
+from time import perf_counter
+from typing import Any
+
+from pyroaring import BitMap
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tagora.audiences import exports, portraits, store
+from tagora.audiences import expr as expressions
+from tagora.audiences.bitmaps import to_bitmap
+from tagora.audiences.engine import TagIndex, check, evaluate
+from tagora.audiences.models import Segment, SegmentSize, SegmentSnapshot
+from tagora.audiences.schemas import CountPublic, SegmentCreate, SegmentPublic, SegmentUpdate, SizePoint
+from tagora.core import audit
+from tagora.core.auth import Permission, Principal
+from tagora.core.clock import utcnow
+from tagora.core.db import transaction, upsert
+from tagora.core.errors import AppError, CoreErrorCode, not_found
+from tagora.core.stores import Stores
+from tagora.privacy.facade import neutralize_cell
+from tagora.profiles import facade as profiles
+
+INDEX_KEY = "audience_index"
+MIN_GROUP = 10  # group figures on fewer customers are hidden from roles without pii:view
+_lock = threading.Lock()
+
+
+def index_path(stores: Stores) -> Path:
+    return stores.settings.home / "audiences" / "index.npz"
+
+
+def audience_index(stores: Stores) -> TagIndex:
+    """The in-memory index: loaded from its file on first use (empty until tags are indexed)."""
+    index = stores.extras.get(INDEX_KEY)
+    if isinstance(index, TagIndex):
+        return index
+    with _lock:
+        index = stores.extras.get(INDEX_KEY)
+        if not isinstance(index, TagIndex):
+            path = index_path(stores)
+            index = store.load(path) if path.exists() else TagIndex(universe=BitMap())
+            stores.extras[INDEX_KEY] = index
+    return index
+
+
+def install_index(stores: Stores, index: TagIndex) -> None:
+    """Swap in a freshly built index (readers keep the one they hold) and persist it."""
+    store.save(index, index_path(stores))
+    stores.extras[INDEX_KEY] = index
+
+
+def _parse(raw: Any, field: str = "expression") -> expressions.Expr:
+    if raw is None:
+        raise AppError(CoreErrorCode.INVALID_INPUT, "send a segment expression", 422, {"field": field})
+    return expressions.parse(raw)
+
+
+def _lookup(session: Session, index: TagIndex, seen: tuple[str, ...] = ()) -> Any:
+    """Resolves ``{"segment": code}`` references (cycles are an error)."""
+
+    def members(code: str) -> BitMap:
+        if code in seen:
+            raise expressions.SegmentError("segment", f"segment {code!r} refers to itself")
+        segment = session.scalar(select(Segment).where(Segment.code == code, Segment.archived_at.is_(None)))
+        if segment is None:
+            raise expressions.SegmentError("segment", f"unknown segment {code!r}")
+        return _members(session, index, segment, (*seen, code))
+
+    return members
+
+
+def _members(session: Session, index: TagIndex, segment: Segment, seen: tuple[str, ...] = ()) -> BitMap:
+    if segment.kind == "static":
+        snapshot = session.scalar(
+            select(SegmentSnapshot)
+            .where(SegmentSnapshot.segment_id == segment.id)
+            .order_by(SegmentSnapshot.id.desc())
+        )
+        return BitMap.deserialize(snapshot.members) if snapshot is not None else BitMap()
+    expr = expressions.parse(json.loads(segment.expression))
+    return evaluate(expr, index, _lookup(session, index, (*seen, segment.code)))
+
+
+def count(stores: Stores, raw: Any) -> CountPublic:
+    """The live size of an expression while it is being edited."""
+    index = audience_index(stores)
+    expr = _parse(raw)
+    started = perf_counter()
+    with stores.sessions() as session:
+        check(expr, index)
+        members = evaluate(expr, index, _lookup(session, index))
+    return CountPublic(
+        count=len(members), base=len(index.universe), ms=round((perf_counter() - started) * 1000, 3)
+    )
+
+
+def _public(segment: Segment) -> SegmentPublic:
+    return SegmentPublic(
+        code=segment.code, name=segment.name, description=segment.description, kind=segment.kind,
+        expression=json.loads(segment.expression), owner=segment.owner, size=segment.size,
+        refreshed_at=segment.refreshed_at, created_at=segment.created_at,
+    )  # fmt: skip
+
+
+def _get(session: Session, code: str) -> Segment:
+    segment = session.scalar(select(Segment).where(Segment.code == code, Segment.archived_at.is_(None)))
+    if segment is None:
+        raise not_found("segment", code)
+    return segment
+
+
+def create_segment(stores: Stores, actor: Principal, data: SegmentCreate) -> SegmentPublic:
+    index = audience_index(stores)
+    expr = _parse(data.expression)
+    with transaction(stores.sessions) as session:
+        if session.scalar(select(Segment.id).where(Segment.code == data.code)) is not None:
+            raise AppError(CoreErrorCode.CONFLICT, f"segment {data.code!r} exists", 409, {"field": "code"})
+        check(expr, index)
+        members = evaluate(expr, index, _lookup(session, index, (data.code,)))
+        segment = Segment(
+            code=data.code, name=data.name, description=data.description, kind=data.kind,
+            expression=json.dumps(expressions.dump(expr), ensure_ascii=False), owner=actor.username,
+            size=len(members), refreshed_at=utcnow(),
+        )  # fmt: skip
+        session.add(segment)
+        session.flush()
+        if data.kind == "static":
+            session.add(
+                SegmentSnapshot(segment_id=segment.id, members=members.serialize(), size=len(members))
+            )
+        _record_size(session, segment)
+        audit.record(session, actor.username, "segment.create", "segment", segment.code, size=len(members))
+        return _public(segment)
+
+
+def update_segment(stores: Stores, actor: Principal, code: str, data: SegmentUpdate) -> SegmentPublic:
+    index = audience_index(stores)
+    with transaction(stores.sessions) as session:
+        segment = _get(session, code)
+        if data.name is not None:
+            segment.name = data.name
+        if data.description is not None:
+            segment.description = data.description
+        if data.expression is not None:
+            if segment.kind == "static":
+                raise AppError(
+                    CoreErrorCode.CONFLICT, "a static segment is a frozen list; create a new one", 409,
+                    {"field": "expression"},
+                )  # fmt: skip
+            expr = _parse(data.expression)
+            check(expr, index)
+            segment.size = len(evaluate(expr, index, _lookup(session, index, (code,))))
+            segment.expression = json.dumps(expressions.dump(expr), ensure_ascii=False)
+            segment.refreshed_at = utcnow()
+        audit.record(session, actor.username, "segment.update", "segment", code)
+        return _public(segment)
+
+
+def archive_segment(stores: Stores, actor: Principal, code: str) -> None:
+    with transaction(stores.sessions) as session:
+        segment = _get(session, code)
+        segment.archived_at = utcnow()
+        audit.record(session, actor.username, "segment.archive", "segment", code)
+
+
+def list_segments(stores: Stores) -> list[SegmentPublic]:
+    with stores.sessions() as session:
+        rows = session.scalars(select(Segment).where(Segment.archived_at.is_(None)).order_by(Segment.code))
+        return [_public(s) for s in rows]
+
+
+def show_segment(stores: Stores, code: str) -> SegmentPublic:
+    with stores.sessions() as session:
+        return _public(_get(session, code))
+
+
+def members(stores: Stores, code: str) -> BitMap:
+    index = audience_index(stores)
+    with stores.sessions() as session:
+        return _members(session, index, _get(session, code))
+
+
+def _record_size(session: Session, segment: Segment) -> None:
+    row = {"segment_id": segment.id, "day": date.today(), "size": segment.size}
+    upsert(session, SegmentSize.__table__, [row], ["segment_id", "day"], ["size"])
+
+
+def refresh_segments(stores: Stores) -> int:
+    """Re-count every dynamic segment on the current index and keep today's size (the daily history)."""
+    index = audience_index(stores)
+    refreshed = 0
+    with transaction(stores.sessions) as session:
+        for segment in session.scalars(select(Segment).where(Segment.archived_at.is_(None))):
+            segment.size = len(_members(session, index, segment))
+            segment.refreshed_at = utcnow()
+            _record_size(session, segment)
+            refreshed += 1
+    return refreshed
+
+
+def size_history(stores: Stores, code: str) -> list[SizePoint]:
+    with stores.sessions() as session:
+        segment = _get(session, code)
+        rows = session.scalars(
+            select(SegmentSize).where(SegmentSize.segment_id == segment.id).order_by(SegmentSize.day)
+        )
+        return [SizePoint(day=r.day, size=r.size) for r in rows]
+
+
+def segments_containing(stores: Stores, uid: int) -> list[str]:
+    """The codes of the segments customer ``uid`` is in."""
+    index = audience_index(stores)
+    with stores.sessions() as session:
+        rows = session.scalars(select(Segment).where(Segment.archived_at.is_(None)).order_by(Segment.code))
+        return [s.code for s in rows if uid in _members(session, index, s)]
+
+
+def group_threshold(actor: Principal) -> int:
+    return 0 if actor.can(Permission.PII_VIEW) else MIN_GROUP
+
+
+def portrait(stores: Stores, actor: Principal, members_of: BitMap) -> portraits.GroupPortrait:
+    return portraits.group_portrait(audience_index(stores), members_of, k=group_threshold(actor))
+
+
+EXPORT_FIELDS = ("customer_key", "name", "phone", "email", "country", "city", "member_tier")
+
+
+def export_members(
+    stores: Stores, actor: Principal, code: str, fields: list[str] | None = None, fmt: str = "csv"
+) -> bytes:
+    """The members as CSV or Excel with the chosen fields, masked per role, formula cells neutralized."""
+    fields = fields or list(EXPORT_FIELDS)
+    unknown = [f for f in fields if f not in (*EXPORT_FIELDS, "uid")]
+    if unknown:
+        choices = ", ".join(EXPORT_FIELDS)
+        message = f"unknown export field {unknown[0]!r}; choose from uid, {choices}"
+        raise AppError(CoreErrorCode.INVALID_INPUT, message, 422, {"field": "fields"})
+    if fmt not in ("csv", "xlsx"):
+        raise AppError(CoreErrorCode.INVALID_INPUT, "format must be csv or xlsx", 422, {"field": "format"})
+    masked = not actor.can(Permission.PII_VIEW)
+    uids = list(members(stores, code))
+    rows: list[list[str]] = []
+    with transaction(stores.sessions) as session:
+        for start in range(0, len(uids), 5000):
+            for c in profiles.summaries_for(session, uids[start : start + 5000], masked):
+                values = c.model_dump()
+                rows.append([_cell(values.get(f)) for f in fields])
+        audit.record(
+            session, actor.username, "segment.export", "segment", code, rows=len(rows), masked=masked
+        )
+    return exports.to_xlsx(fields, rows) if fmt == "xlsx" else exports.to_csv(fields, rows)
+
+
+def _cell(value: Any) -> str:
+    return str(neutralize_cell("" if value is None else str(value)))
+
+
+def is_member(stores: Stores, key: str, code: str) -> bool:
+    with stores.sessions() as session:
+        uid = profiles.person_uid(session, key)
+    return uid in members(stores, code)
+
+
+def segments_of(stores: Stores, key: str) -> list[str]:
+    with stores.sessions() as session:
+        uid = profiles.person_uid(session, key)
+    return segments_containing(stores, uid)
+
+
+def product_buyers(stores: Stores, sku: str | None = None, category: str | None = None) -> BitMap:
+    """The buyers of a product or of a category (and its subcategories): a product portrait's group."""
+    with stores.sessions() as session:
+        skus = [sku] if sku else profiles.skus_in_category(session, category or "")
+    if not skus or not (sku or category):
+        raise AppError(CoreErrorCode.INVALID_INPUT, "name a sku or a category", 422, {"field": "sku"})
+    return to_bitmap(profiles.buyers(stores.warehouse, skus))
+
+
+def rebuild_index(stores: Stores, catalogue: dict[str, str], values: Any) -> TagIndex:
+    """A new index over every live customer from tag rows (``uid, tag, value, number, weight``)."""
+    with stores.sessions() as session:
+        universe = profiles.live_uids(session)
+    index = store.build_index(universe, catalogue, values)
+    install_index(stores, index)
+    return index
