@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from tagora.audiences.cli import segments_app
 from tagora.core.auth import CLI_OPERATOR
 from tagora.core.cli_support import cli_stores, console, print_json
 from tagora.identity.cli import identity_app
@@ -20,6 +21,7 @@ app = typer.Typer(
 app.add_typer(customers_app, name="customers")
 app.add_typer(import_app, name="import")
 app.add_typer(identity_app, name="identity")
+app.add_typer(segments_app, name="segments")
 app.add_typer(tracking_app, name="tracking")
 app.command("stats")(stats)
 app.command("generate")(generate)

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from typer.testing import CliRunner
 
 from tagora.audiences import logic
+from tagora.cli import app as cli_app
 from tagora.core.auth import CLI_OPERATOR
 from tagora.core.db import transaction
-from tagora.core.stores import Stores
+from tagora.core.stores import Stores, open_stores
 from tagora.profiles import logic as profiles
 from tagora.profiles.facade import ORDER_LINES
-from tests.conftest import login
+from tagora.settings import get_settings
+from tests.conftest import login, run_cli
 
 CATALOGUE = {"tier": "enum", "orders_90d": "number", "interests": "weighted"}
 GOLD = {"tag": "tier", "op": "=", "value": "gold"}
@@ -25,6 +30,10 @@ GOLD = {"tag": "tier", "op": "=", "value": "gold"}
 
 @pytest.fixture
 def base(stores: Stores) -> dict[str, int]:
+    return seed(stores)
+
+
+def seed(stores: Stores) -> dict[str, int]:
     """40 customers; C000 has a formula for a name. Tags: tier, orders_90d, interests."""
     rows = [
         {"customer_key": f"C{i:03d}", "name": "=cmd|' /C calc'!A0" if i == 0 else f"Name {i}",
@@ -138,3 +147,22 @@ def test_portraits_hide_small_groups_from_roles_without_pii_view(
     product = client.get("/api/segments/portrait/product", params={"sku": "SKU-1"}).json()
     assert product["size"] == 12
     assert client.get("/api/segments/portrait/product").status_code == 422
+
+
+def test_the_segments_command_counts_saves_and_exports(cli_home: Path, tmp_path: Path) -> None:
+    stores = open_stores(get_settings())
+    try:
+        seed(stores)
+    finally:
+        stores.close()
+    gold = json.dumps(GOLD)
+    assert json.loads(run_cli("segments", "count", gold, "--json"))["count"] == 10
+    assert json.loads(run_cli("segments", "create", "gold", "Gold", gold, "--json"))["size"] == 10
+    assert [s["code"] for s in json.loads(run_cli("segments", "list", "--json"))] == ["gold"]
+    out = tmp_path / "gold.xlsx"
+    run_cli("segments", "export", "gold", "--output", str(out), "--field", "customer_key")
+    assert load_workbook(out).active.max_row == 11  # type: ignore[union-attr]
+    portrait = json.loads(run_cli("segments", "portrait", "gold", "--json"))
+    assert portrait["distinguishing"][0]["value"] == "gold"
+    result = CliRunner().invoke(cli_app, ["segments", "count", "{not json"])
+    assert result.exit_code != 0

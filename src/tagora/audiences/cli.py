@@ -1,0 +1,111 @@
+"""``tagora segments count|create|list|show|export|portrait``."""
+
+from __future__ import annotations
+
+import json as jsonlib
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from tagora.audiences import logic
+from tagora.audiences.schemas import SegmentCreate
+from tagora.core.auth import CLI_OPERATOR
+from tagora.core.cli_support import cli_stores, console, print_json, print_table
+from tagora.core.errors import AppError, CoreErrorCode
+
+segments_app = typer.Typer(help="Audiences: count, save, export and portray segments.", no_args_is_help=True)
+Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+Expression = Annotated[
+    str, typer.Argument(help='The JSON form, e.g. \'{"tag": "vip", "op": "=", "value": true}\'.')
+]
+
+
+def _expression(text: str) -> Any:
+    try:
+        return jsonlib.loads(text)
+    except jsonlib.JSONDecodeError as exc:
+        raise AppError(
+            CoreErrorCode.INVALID_INPUT, f"the expression is not JSON: {exc.msg} at column {exc.colno}", 422,
+            {"field": "expression"},
+        ) from exc  # fmt: skip
+
+
+@segments_app.command("count")
+def count(expression: Expression, json: Json = False) -> None:
+    """How many customers an expression selects, right now."""
+    with cli_stores() as stores:
+        result = logic.count(stores, _expression(expression))
+    if json:
+        print_json(result)
+    else:
+        console.print(f"{result.count:,} of {result.base:,} customers ({result.ms:.1f} ms)")
+
+
+@segments_app.command("create")
+def create(
+    code: str,
+    name: str,
+    expression: Expression,
+    static: Annotated[bool, typer.Option("--static", help="Freeze today's members.")] = False,
+    description: str = "",
+    json: Json = False,
+) -> None:
+    """Save a segment (dynamic by default: it follows its tags)."""
+    data = SegmentCreate(
+        code=code, name=name, description=description, kind="static" if static else "dynamic",
+        expression=_expression(expression),
+    )  # fmt: skip
+    with cli_stores() as stores:
+        segment = logic.create_segment(stores, CLI_OPERATOR, data)
+    print_json(segment) if json else console.print(f"saved {segment.code}: {segment.size:,} customers")
+
+
+@segments_app.command("list")
+def list_segments(json: Json = False) -> None:
+    with cli_stores() as stores:
+        rows = logic.list_segments(stores)
+    if json:
+        print_json(rows)
+    else:
+        print_table(
+            f"{len(rows)} segments", [r.model_dump(include={"code", "name", "kind", "size"}) for r in rows]
+        )
+
+
+@segments_app.command("show")
+def show(code: str, json: Json = False) -> None:
+    with cli_stores() as stores:
+        segment = logic.show_segment(stores, code)
+        sizes = logic.size_history(stores, code)
+    if json:
+        print_json({**segment.model_dump(mode="json"), "sizes": [s.model_dump(mode="json") for s in sizes]})
+    else:
+        print_table(segment.code, [segment.model_dump(exclude={"expression"})])
+        print_table("size by day", [s.model_dump() for s in sizes])
+
+
+@segments_app.command("export")
+def export(
+    code: str,
+    output: Annotated[Path, typer.Option("--output", "-o", help="A .csv or .xlsx file.")],
+    fields: Annotated[list[str] | None, typer.Option("--field", help="Repeat to choose columns.")] = None,
+) -> None:
+    """Write the members to CSV or Excel (the format follows the file name)."""
+    fmt = "xlsx" if output.suffix.lower() == ".xlsx" else "csv"
+    with cli_stores() as stores:
+        output.write_bytes(logic.export_members(stores, CLI_OPERATOR, code, fields, fmt))
+    console.print(f"wrote {output}")
+
+
+@segments_app.command("portrait")
+def portrait(code: str, json: Json = False) -> None:
+    """Who the members are: each tag's shares against the whole base, with TGI."""
+    with cli_stores() as stores:
+        result = logic.portrait(stores, CLI_OPERATOR, logic.members(stores, code))
+    if json:
+        print_json(asdict(result))
+        return
+    console.print(f"{result.size:,} of {result.base_size:,} customers")
+    print_table("most distinguishing", [asdict(d) for d in result.distinguishing])
