@@ -7,7 +7,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -15,7 +16,7 @@ import pytest
 
 from tagora.core import logic as core_logic
 from tagora.core.auth import CLI_OPERATOR
-from tagora.core.stores import open_stores
+from tagora.core.stores import Stores, open_stores
 from tests.conftest import PASSWORD, make_settings, need
 from tests.console.seed import seed
 
@@ -38,14 +39,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def running_server(tmp_path: Path, prepare: Callable[[Stores], object]) -> Iterator[str]:
+    """A real ``uvicorn`` serving fresh stores that ``prepare`` filled (users, data); yields its URL."""
     home = tmp_path / "home"
     settings = make_settings(home)
     stores = open_stores(settings)
     try:
-        core_logic.create_user(stores.sessions, CLI_OPERATOR, "sales1", PASSWORD, "sales")
-        seed(stores)
+        prepare(stores)
     finally:
         stores.close()  # DuckDB allows one process: the server opens the files next
 
@@ -82,6 +83,17 @@ def server(tmp_path: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+def _sales_and_customers(stores: Stores) -> None:
+    core_logic.create_user(stores.sessions, CLI_OPERATOR, "sales1", PASSWORD, "sales")
+    seed(stores)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    with running_server(tmp_path, _sales_and_customers) as base:
+        yield base
 
 
 def test_sign_in_see_the_dashboard_chart_search_and_open_a_customer(server: str, tmp_path: Path) -> None:
