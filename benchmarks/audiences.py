@@ -11,18 +11,33 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import socket
+import subprocess
+import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
+import httpx
 import numpy as np
 import pyarrow as pa
 
+from tagora.audiences import store
 from tagora.audiences.bitmaps import NumericIndex, ValueIndex, WeightedIndex, to_bitmap
 from tagora.audiences.engine import TagIndex, evaluate
-from tagora.audiences.expr import All, AnyOf, Condition, Expr, Not
+from tagora.audiences.expr import All, AnyOf, Condition, Expr, Not, dump
+from tagora.audiences.portraits import group_portrait
+from tagora.core import logic as core_logic
+from tagora.core.auth import CLI_OPERATOR
+from tagora.core.stores import open_stores
+from tagora.settings import Settings
 
 ENUMS = 34
 NUMBERS = 12
@@ -142,6 +157,79 @@ def to_sql(expr: Expr) -> str:
     return f"({name} {expr.op} {literal})"
 
 
+def portrait_ms(base: Base, target: int) -> tuple[float, int]:
+    """Time a group portrait of the enum value whose size is nearest ``target`` customers."""
+    sizes = [
+        (abs(len(b) - target), name, value)
+        for name, tag in base.index.tags.items()
+        if isinstance(tag, ValueIndex)
+        for value, b in tag.bitmaps.items()
+    ]
+    _, name, value = min(sizes)
+    members = base.index.tags[name].bitmaps[value]  # type: ignore[union-attr]
+    group_portrait(base.index, members)  # warm
+    started = time.perf_counter()
+    group_portrait(base.index, members)
+    return (time.perf_counter() - started) * 1000, len(members)
+
+
+@contextmanager
+def api_server(index: TagIndex) -> Iterator[tuple[str, str]]:
+    """A real server (one uvicorn process) over the saved index; yields its URL and an API token."""
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "home"
+        settings = Settings(env="test", home=home, secret_key="bench-secret-0123456789")
+        stores = open_stores(settings)
+        try:
+            core_logic.create_user(stores.sessions, CLI_OPERATOR, "bench", "bench-password-123", "marketer")
+            token = core_logic.issue_api_token(stores.sessions, CLI_OPERATOR, "bench", "bench")
+        finally:
+            stores.close()
+        store.save(index, home / "audiences" / "index.npz")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        env = {
+            **os.environ,
+            "TAGORA_HOME": str(home),
+            "TAGORA_ENV": "test",
+            "TAGORA_SECRET_KEY": "bench-secret-0123456789",
+        }
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "tagora.app:create_app", "--port", str(port),
+             "--log-level", "warning"], env=env,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(600):
+                try:
+                    if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            yield url, token
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def api_latencies(index: TagIndex, segments: list[Expr]) -> list[float]:
+    with (
+        api_server(index) as (url, token),
+        httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as client,
+    ):
+        client.post(
+            "/api/segments/count", json={"expression": dump(segments[0])}, timeout=600
+        )  # loads the index
+        out = []
+        for expr in segments:
+            started = time.perf_counter()
+            response = client.post("/api/segments/count", json={"expression": dump(expr)}, timeout=60)
+            out.append((time.perf_counter() - started) * 1000)
+            response.raise_for_status()
+    return out
+
+
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.array(values), q))
 
@@ -182,11 +270,21 @@ def main() -> None:
     print(f"bitmap index: p50 {p50:.2f} ms, p99 {p99:.2f} ms over {len(ours)} segments of 5-10 conditions")
     print(f"DuckDB      : p50 {duck_p50:.2f} ms over {len(theirs)} of the same segments (counts identical)")
     print(f"speedup at the median: {duck_p50 / p50:.1f}x")
+    portrait, portrait_size = portrait_ms(base, 1_000_000 if n >= 5_000_000 else n // 10)
+    print(f"group portrait of a {portrait_size:,}-member segment: {portrait:.0f} ms")
+    api = api_latencies(base.index, segments[: min(len(segments), 300)])
+    api_p50 = percentile(api, 50)
+    api_p99 = percentile(api, 99)
+    print(
+        f"through the HTTP API (one uvicorn process, keep-alive): p50 {api_p50:.2f} ms, p99 {api_p99:.2f} ms"
+    )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     figures = {
         "customers": n, "tags": tags, "queries": len(ours), "p50_ms": round(p50, 3), "p99_ms": round(p99, 3),
         "duckdb_p50_ms": round(duck_p50, 3), "speedup": round(duck_p50 / p50, 1),
         "index_mb": round(index_mb, 1), "build_s": round(build_s, 1), "peak_rss_mb": round(peak),
+        "api_p50_ms": round(api_p50, 3), "api_p99_ms": round(api_p99, 3),
+        "portrait_1m_ms": round(portrait, 1), "portrait_members": portrait_size,
     }  # fmt: skip
     print(json.dumps(figures))
 
