@@ -107,7 +107,7 @@ def create_tag(
         return catalogue.present(session, tag)
 
 
-def _as_draft(tag: TagDefinition, session: Session) -> dict[str, Any]:
+def as_draft(tag: TagDefinition, session: Session) -> dict[str, Any]:
     public = catalogue.present(session, tag)
     return public.model_dump(
         include={"code", "name_zh", "name_en", "description", "category", "owner", "type", "value_type"}
@@ -141,7 +141,7 @@ def revise_tag(
     allow(actor, Permission.TAGS_EDIT)
     with transaction(sessions) as session:
         tag = catalogue.latest(session, code)
-        data = _as_draft(tag, session) | changes.model_dump(exclude_none=True)
+        data = as_draft(tag, session) | changes.model_dump(exclude_none=True)
         if changes.spec is not None and changes.values is None:
             data["values"] = []  # let the new spec say which values it produces
         draft = validate_draft(data)
@@ -207,7 +207,7 @@ def transition(
 
 def _before_publish(session: Session, tag: TagDefinition) -> None:
     """Rule dependencies must be live; the version this one replaces is retired (its history stays)."""
-    draft = validate_draft(_as_draft(tag, session))
+    draft = validate_draft(as_draft(tag, session))
     for dep in sorted(check_rules(session, draft)):
         catalogue.live(session, dep)
     for old in session.scalars(
@@ -221,7 +221,7 @@ def _refuse_if_used(session: Session, code: str) -> None:
     users = []
     for other in catalogue.live_tags(session):
         if other.code != code and other.spec.get("kind") == "rule":
-            draft = validate_draft(_as_draft(other, session))
+            draft = validate_draft(as_draft(other, session))
             if code in check_rules(session, draft):
                 users.append(other.code)
     if users:

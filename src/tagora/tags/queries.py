@@ -1,0 +1,44 @@
+"""Read queries over tag values: a customer's current tags and their history."""
+
+from __future__ import annotations
+
+from ibis.backends import BaseBackend
+
+from tagora.tags.models import CURRENT, HISTORY
+from tagora.tags.schemas import TagValuePublic
+
+
+def _present(rows: list[dict[str, object]]) -> list[TagValuePublic]:
+    return [
+        TagValuePublic(
+            tag=str(r["tag"]),
+            value=r["number"] if r["value"] is None else r["value"],
+            weight=float(r["weight"]),  # type: ignore[arg-type]
+            computed_at=r["computed_at"],
+            run_id=int(r["run_id"]),  # type: ignore[call-overload]
+            source=str(r["source"]),
+        )
+        for r in rows
+    ]
+
+
+def customer_tags(warehouse: BaseBackend, uid: int, tag: str | None = None) -> list[TagValuePublic]:
+    """Current values, by tag then by weight (a weighted tag has several)."""
+    t = warehouse.table(CURRENT)
+    mine = t.filter(t.uid == uid)
+    if tag is not None:
+        mine = mine.filter(mine.tag == tag)
+    rows = mine.order_by(["tag", mine.weight.desc(), "value"]).to_pyarrow().to_pylist()
+    return _present(rows)
+
+
+def tag_history(warehouse: BaseBackend, uid: int, tag: str) -> list[TagValuePublic]:
+    """One customer's values of one tag in every run's snapshot, oldest first."""
+    t = warehouse.table(HISTORY)
+    rows = (
+        t.filter((t.uid == uid) & (t.tag == tag))
+        .order_by(["run_id", t.weight.desc()])
+        .to_pyarrow()
+        .to_pylist()
+    )
+    return _present(rows)

@@ -1,0 +1,142 @@
+"""The ``compute_tags`` verb: one audited run that recomputes tags (for everyone or some uids)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection
+from datetime import date
+
+import ibis
+import sqlglot as sg
+from ibis.backends import BaseBackend
+from sqlalchemy import select
+
+from tagora.core import audit
+from tagora.core.auth import CLI_OPERATOR, Permission, Principal
+from tagora.core.clock import utcnow
+from tagora.core.db import transaction
+from tagora.core.errors import AppError, not_found
+from tagora.core.stores import Stores
+from tagora.tags import catalogue
+from tagora.tags.compute import COMPUTED_KINDS, WIDE, build_wide, long_rows, needs_products, with_dependencies
+from tagora.tags.facts import AsOf
+from tagora.tags.logic import allow, as_draft, validate_draft
+from tagora.tags.models import CURRENT, HISTORY, TagRun
+from tagora.tags.population import PROFILES, load_products, load_profiles
+from tagora.tags.schemas import RunPublic, TagDraft
+from tagora.tags.specs import WeightedSpec
+from tagora.tags.weights import weighted_values
+
+VALUE_COLUMNS = ("uid", "tag", "value", "number", "weight", "computed_at", "run_id", "source")
+
+
+def computable(stores: Stores) -> dict[str, TagDraft]:
+    """Live tags whose values a run computes (model and manual tags are written by others)."""
+    with stores.sessions() as session:
+        tags = catalogue.live_tags(session)
+        drafts = {t.code: validate_draft(as_draft(t, session)) for t in tags}
+    return {c: d for c, d in drafts.items() if d.spec.kind in COMPUTED_KINDS}
+
+
+def compute_tags(
+    stores: Stores,
+    actor: Principal = CLI_OPERATOR,
+    tags: Collection[str] | None = None,
+    uids: Collection[int] | None = None,
+    as_of: date | None = None,
+) -> RunPublic:
+    """Compute ``tags`` (default: every live tag; plus what their rules read) for ``uids`` (default: all)."""
+    allow(actor, Permission.TAGS_COMPUTE)
+    live = computable(stores)
+    drafts = with_dependencies(live, tags if tags is not None else list(live))
+    day = as_of or utcnow().date()
+    with transaction(stores.sessions) as session:
+        run = TagRun(
+            status="running", actor=actor.username, as_of=day, tags=sorted(drafts),
+            scope="all" if uids is None else "uids", errors={},
+        )  # fmt: skip
+        session.add(run)
+        session.flush()
+        run_id = run.id
+    started = time.perf_counter()
+    status, errors, customers, written = "succeeded", {}, 0, 0
+    try:
+        customers, written = _execute(stores, drafts, AsOf(day), uids, run_id)
+    except AppError:
+        raise
+    except Exception as exc:  # a failing run is recorded with its error, never left "running"
+        status, errors = "failed", {"run": f"{type(exc).__name__}: {exc}"}
+    with transaction(stores.sessions) as session:
+        run = session.get_one(TagRun, run_id)
+        run.status, run.errors, run.customers, run.values_written = status, errors, customers, written
+        run.finished_at, run.duration_s = utcnow(), round(time.perf_counter() - started, 3)
+        audit.record(
+            session, actor.username, "tag.compute", "tag_run", run_id,
+            status=status, tags=len(drafts), customers=customers, as_of=day.isoformat(),
+        )  # fmt: skip
+        return present_run(run)
+
+
+def _execute(
+    stores: Stores, drafts: dict[str, TagDraft], as_of: AsOf, uids: Collection[int] | None, run_id: int
+) -> tuple[int, int]:
+    con = stores.warehouse
+    now = utcnow()
+    with stores.sessions() as session:
+        customers = load_profiles(session, con, uids)
+        if needs_products(drafts):
+            load_products(session, con)
+    scope = con.table(PROFILES).select("uid") if uids is not None else None
+    wide = build_wide(con, drafts, as_of, scope)
+    con.create_table(WIDE, wide, temp=True, overwrite=True)
+    parts = long_rows(con.table(WIDE), drafts, run_id, now)
+    parts += [
+        weighted_values(con, code, d.spec, as_of, scope, run_id, now)
+        for code, d in sorted(drafts.items())
+        if isinstance(d.spec, WeightedSpec)
+    ]
+    _replace(con, sorted(drafts), uids is not None)
+    if parts:
+        rows = parts[0] if len(parts) == 1 else ibis.union(*parts)
+        con.insert(CURRENT, rows.select(*VALUE_COLUMNS))
+    # The snapshot of this run: a customer's history and a tag's drift read it.
+    fresh = con.table(CURRENT)
+    con.insert(HISTORY, fresh.filter(fresh.run_id == run_id).select(*VALUE_COLUMNS))
+    written = int(fresh.filter(fresh.run_id == run_id).count().execute())
+    for name in (WIDE, PROFILES):
+        con.drop_table(name, force=True)
+    return customers, written
+
+
+def _replace(con: BaseBackend, codes: list[str], scoped: bool) -> None:
+    """Delete the current values of ``codes`` that a run computed (everyone's, or the scope's)."""
+    if not codes:
+        return
+    condition = sg.column("tag").isin(*codes).and_(sg.column("source").eq("run"))
+    if scoped:
+        condition = condition.and_(sg.column("uid").isin(query=sg.select("uid").from_(PROFILES)))
+    # Literals are quoted by sqlglot: no SQL text is built from the codes.
+    statement = sg.delete(CURRENT, where=condition)
+    con.raw_sql(statement.sql(getattr(con, "dialect", None) or con.name))
+
+
+def present_run(run: TagRun) -> RunPublic:
+    return RunPublic(
+        id=run.id, status=run.status, actor=run.actor, as_of=run.as_of, tags=list(run.tags), scope=run.scope,
+        customers=run.customers, values_written=run.values_written, errors=dict(run.errors),
+        started_at=run.started_at, finished_at=run.finished_at, duration_s=run.duration_s,
+    )  # fmt: skip
+
+
+def runs(stores: Stores, limit: int = 20) -> list[RunPublic]:
+    with stores.sessions() as session:
+        rows = session.scalars(select(TagRun).order_by(TagRun.id.desc()).limit(limit))
+        return [present_run(r) for r in rows]
+
+
+def run(stores: Stores, run_id: int) -> RunPublic:
+    with stores.sessions() as session:
+        found = session.get(TagRun, run_id)
+        if found is None:
+            raise not_found("tag run", run_id)
+        return present_run(found)
