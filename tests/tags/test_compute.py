@@ -2,71 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import pyarrow as pa
 import pytest
 
 from tagora.core.auth import CLI_OPERATOR, Principal, Role
 from tagora.core.errors import AppError
 from tagora.core.stores import Stores
+from tagora.identity import facade as identity
 from tagora.profiles import facade as profiles
 from tagora.tags.compute import order
-from tagora.tags.library import install_library
 from tagora.tags.logic import validate_draft
+from tagora.tags.queries import resolve_customer
 from tagora.tags.runs import compute_tags, runs
-
-AS_OF = date(2026, 3, 31)
-NOON = datetime(2026, 3, 31, 12, tzinfo=UTC)  # a Tuesday
-
-
-def _insert(stores: Stores, table: str, schema: Any, rows: list[dict[str, Any]]) -> None:
-    # Every declared column, null where a row leaves it out.
-    arrow = pa.table({name: [r.get(name) for r in rows] for name in schema.names})
-    stores.warehouse.insert(table, arrow)
-
-
-def _line(uid: int, sku: str, days_ago: float, price: float, kind: str = "purchase") -> dict[str, Any]:
-    at = NOON - timedelta(days=days_ago)
-    return {"order_id": f"o{uid}-{sku}-{days_ago}", "source": "t", "line_no": 1, "kind": kind, "uid": uid,
-            "ordered_at": at, "sku": sku, "quantity": 1, "unit_price": price, "amount": price}  # fmt: skip
-
-
-@pytest.fixture
-def shop(stores: Stores) -> Stores:
-    with stores.sessions() as session, session.begin():
-        people = [
-            {"customer_key": "ann", "gender": "F", "birthday": date(1990, 4, 1), "member_tier": "gold"},
-            {"customer_key": "bob", "gender": "M", "birthday": date(2000, 3, 31)},
-            {"customer_key": "cy"},
-        ]
-        profiles.upsert_customers(session, CLI_OPERATOR, people, "test")
-        products = [
-            {"sku": "dress", "name": "Dress", "category_path": "服装/女装/连衣裙"},
-            {"sku": "phone", "name": "Phone", "category_path": "数码电器/手机/智能手机"},
-        ]
-        profiles.upsert_products(session, CLI_OPERATOR, products, "test")
-    lines = [
-        _line(1, "dress", 0, 100.0),
-        _line(2, "dress", 10, 60.0),  # discounted: the dress averages 80
-        _line(2, "phone", 200, 1000.0),
-        _line(2, "phone", 400, 1000.0),  # outside the 365-day window
-        _line(2, "phone", 5, 1000.0, kind="cancellation"),
-    ]
-    _insert(stores, "order_lines", profiles.ORDER_LINES, lines)
-    orders = [
-        {k: v for k, v in r.items() if k not in ("sku", "quantity", "unit_price", "line_no")} for r in lines
-    ]
-    _insert(stores, "orders", profiles.ORDERS, [o | {"line_count": 1, "channel": "app"} for o in orders])
-    views = [
-        {"event_id": f"e{i}", "uid": 1, "event": "product_view", "sku": "phone",
-         "occurred_at": NOON - timedelta(days=29.5)}
-        for i in range(2)
-    ]  # fmt: skip
-    _insert(stores, "events", profiles.EVENTS, views)
-    install_library(stores.sessions, CLI_OPERATOR)
-    return stores
+from tests.tags.conftest import AS_OF, _insert, _line
 
 
 def tag_values(stores: Stores, uid: int) -> dict[str, Any]:
@@ -152,3 +101,30 @@ def test_a_dependency_cycle_among_rule_tags_is_refused() -> None:
     with pytest.raises(AppError, match="depend on each other"):
         order(drafts)
     assert order({"aa": rule("aa", "bb"), "bb": rule("bb", "age > 3")}) == ["bb", "aa"]
+
+
+def test_after_an_identity_merge_recomputing_both_uids_leaves_one_person_with_both_histories(
+    shop: Stores,
+) -> None:
+    with shop.sessions() as session, session.begin():
+        dan = profiles.upsert_customers(session, CLI_OPERATOR, [{"customer_key": "dan"}], "crm")["dan"]
+    line = _line(dan, "dress", 1, 50.0)
+    _insert(shop, "order_lines", profiles.ORDER_LINES, [line])
+    _insert(
+        shop,
+        "orders",
+        profiles.ORDERS,
+        [{k: line[k] for k in ("order_id", "kind", "uid", "ordered_at", "amount")}],
+    )
+    compute_tags(shop, as_of=AS_OF)
+    assert tag_values(shop, dan)["orders_total"] == 1
+    identity.merge_profiles(shop, CLI_OPERATOR, "ann", "dan", "same person")
+    with shop.sessions() as session:
+        survivor = resolve_customer(session, "dan")
+    gone = ({1, dan} - {survivor}).pop()
+    run = compute_tags(shop, uids=[1, dan], as_of=AS_OF)
+    assert run.customers == 1
+    assert tag_values(shop, gone) == {}
+    merged = tag_values(shop, survivor)
+    assert (merged["orders_total"], merged["monetary_total"]) == (2, 150)
+    assert tag_values(shop, 2)["orders_total"] == 3  # untouched

@@ -118,7 +118,7 @@ def test_recomputing_some_customers_changes_only_theirs_and_each_run_keeps_a_sna
     assert "recency_days" in run.tags  # computed because lifecycle reads it
     after = values(computed, "recency_days")
     earlier = values(computed, "recency_days", run.id)
-    assert set(earlier) <= set(some)
+    assert len(earlier) > 0 and set(earlier) <= set(some), earlier
     assert all(after[u] == earlier[u] for u in earlier)
     untouched = [u for u in after if u not in some]
     assert values(computed, "monetary_90d") == before  # not in the run
@@ -126,4 +126,5 @@ def test_recomputing_some_customers_changes_only_theirs_and_each_run_keeps_a_sna
     assert all(after[u] == first[u] for u in untouched)
     # As of 30 June, a customer whose last purchase was before then is 92 days less "recent".
     old = [u for u in earlier if first[u] is not None and first[u] >= 92]
-    assert old and all(earlier[u] == first[u] - 92 for u in old)
+    assert old, (earlier, {u: first[u] for u in some})
+    assert all(earlier[u] == first[u] - 92 for u in old)

@@ -6,10 +6,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tagora.core.errors import AppError, not_found
+from tagora.core.models import AuditEntry
 from tagora.tags.errors import TagErrorCode
 from tagora.tags.models import TagCategory, TagDefinition
 from tagora.tags.rules import Field, ValueType
-from tagora.tags.schemas import CategoryPublic, TagPublic
+from tagora.tags.schemas import CategoryPublic, HistoryEntry, TagPublic
 from tagora.tags.specs import Status, TagValueType
 
 LIVE = (Status.PUBLISHED.value, Status.DEPRECATED.value)
@@ -145,3 +146,42 @@ def search(
     if needle:
         tags = [t for t in tags if needle in f"{t.code} {t.name_zh} {t.name_en}".lower()]
     return [present(session, t) for t in tags]
+
+
+def versions(session: Session, code: str) -> list[TagPublic]:
+    rows = list(
+        session.scalars(
+            select(TagDefinition).where(TagDefinition.code == code).order_by(TagDefinition.version)
+        )
+    )
+    if not rows:
+        raise not_found("tag", code)
+    return [present(session, t) for t in rows]
+
+
+def current(session: Session, code: str) -> TagPublic:
+    """The live version if there is one, else the newest."""
+    found = session.scalar(
+        select(TagDefinition).where(TagDefinition.code == code, TagDefinition.status.in_(LIVE)).limit(1)
+    )
+    return present(session, found or latest(session, code))
+
+
+def lifecycle_history(session: Session, code: str) -> list[HistoryEntry]:
+    """Every audited step of a tag (create, revise, submit, approve, ...), oldest first."""
+    latest(session, code)
+    rows = session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.target_type == "tag", AuditEntry.target_id == code)
+        .order_by(AuditEntry.id)
+    )
+    return [
+        HistoryEntry(
+            at=e.at,
+            actor=e.actor,
+            action=e.action,
+            version=e.detail.get("version"),
+            comment=e.detail.get("comment", ""),
+        )
+        for e in rows
+    ]

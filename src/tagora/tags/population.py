@@ -31,6 +31,7 @@ _customers = Table(
     *(Column(name, String) for name in ATTRIBUTES),
     Column("birthday", Date),
     Column("registered_at", UTCDateTime),
+    Column("merged_into", Integer),
 )
 _products = Table("products", _meta, Column("sku", String), Column("category_path", String))
 
@@ -39,7 +40,8 @@ def load_profiles(session: Session, con: BaseBackend, uids: Collection[int] | No
     """Write ``_tag_profiles`` (uid, p__<attribute>..., p__birthday, p__registered_at); returns its size."""
     columns = [_customers.c.uid, *(_customers.c[a] for a in ATTRIBUTES)]
     columns += [_customers.c.birthday, _customers.c.registered_at]
-    query = select(*columns).order_by(_customers.c.uid)
+    # A record merged into another person is not a person of its own: its facts count for the survivor.
+    query = select(*columns).where(_customers.c.merged_into.is_(None)).order_by(_customers.c.uid)
     batches: list[pa.RecordBatch] = []
     wanted = sorted(set(uids)) if uids is not None else None
     parts = (

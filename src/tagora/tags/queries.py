@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from ibis.backends import BaseBackend
+from sqlalchemy.orm import Session
 
+from tagora.core.errors import not_found
+from tagora.profiles import facade as profiles
 from tagora.tags.models import CURRENT, HISTORY
 from tagora.tags.schemas import TagValuePublic
 
@@ -42,3 +45,13 @@ def tag_history(warehouse: BaseBackend, uid: int, tag: str) -> list[TagValuePubl
         .to_pylist()
     )
     return _present(rows)
+
+
+def resolve_customer(session: Session, key: str) -> int:
+    """The uid of the person a customer key (or a numeric uid) belongs to now (after identity merges)."""
+    uids = profiles.key_uids(session, [key])
+    if key in uids:
+        return uids[key][0]
+    if key.isdigit():
+        return int(key)
+    raise not_found("customer", key)

@@ -7,6 +7,7 @@ from collections.abc import Collection
 from datetime import date
 
 import ibis
+import pyarrow as pa
 import sqlglot as sg
 from ibis.backends import BaseBackend
 from sqlalchemy import select
@@ -27,6 +28,7 @@ from tagora.tags.schemas import RunPublic, TagDraft
 from tagora.tags.specs import WeightedSpec
 from tagora.tags.weights import weighted_values
 
+SCOPE = "_tag_scope"
 VALUE_COLUMNS = ("uid", "tag", "value", "number", "weight", "computed_at", "run_id", "source")
 
 
@@ -87,6 +89,10 @@ def _execute(
         if needs_products(drafts):
             load_products(session, con)
     scope = con.table(PROFILES).select("uid") if uids is not None else None
+    if uids is not None:
+        # Every requested uid loses its old values, also one merged away since (it is nobody now).
+        requested = pa.table({"uid": pa.array(sorted(set(uids)), pa.int64())})
+        con.create_table(SCOPE, requested, temp=True, overwrite=True)
     wide = build_wide(con, drafts, as_of, scope)
     con.create_table(WIDE, wide, temp=True, overwrite=True)
     parts = long_rows(con.table(WIDE), drafts, run_id, now)
@@ -103,7 +109,7 @@ def _execute(
     fresh = con.table(CURRENT)
     con.insert(HISTORY, fresh.filter(fresh.run_id == run_id).select(*VALUE_COLUMNS))
     written = int(fresh.filter(fresh.run_id == run_id).count().execute())
-    for name in (WIDE, PROFILES):
+    for name in (WIDE, PROFILES, SCOPE):
         con.drop_table(name, force=True)
     return customers, written
 
@@ -114,7 +120,7 @@ def _replace(con: BaseBackend, codes: list[str], scoped: bool) -> None:
         return
     condition = sg.column("tag").isin(*codes).and_(sg.column("source").eq("run"))
     if scoped:
-        condition = condition.and_(sg.column("uid").isin(query=sg.select("uid").from_(PROFILES)))
+        condition = condition.and_(sg.column("uid").isin(query=sg.select("uid").from_(SCOPE)))
     # Literals are quoted by sqlglot: no SQL text is built from the codes.
     statement = sg.delete(CURRENT, where=condition)
     con.raw_sql(statement.sql(getattr(con, "dialect", None) or con.name))

@@ -99,6 +99,7 @@ class TagRevision(BaseModel):
     refresh: Refresh | None = None
     values: list[str] | None = None
     spec: dict[str, Any] | None = None
+    comment: str = Field("", max_length=2000, exclude=True)
 
 
 class Comment(BaseModel):

@@ -1,0 +1,118 @@
+"""Tag API: catalogue, lifecycle steps, computation runs and customers' tag values.
+
+Every route needs ``tags:read``; the verbs in ``logic`` check the permission of each step themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from tagora.core.auth import Permission, Principal, require
+from tagora.core.deps import get_stores
+from tagora.core.stores import Stores
+from tagora.tags import catalogue, logic, queries, runs
+from tagora.tags.schemas import (
+    CategoryPublic,
+    Comment,
+    ComputeRequest,
+    HistoryEntry,
+    RunPublic,
+    TagDraft,
+    TagPublic,
+    TagRevision,
+    TagValuePublic,
+)
+
+router = APIRouter(prefix="/api/tags", tags=["tags"])
+StoresDep = Annotated[Stores, Depends(get_stores)]
+Reader = Annotated[Principal, Depends(require(Permission.TAGS_READ))]
+Verb = Literal["submit", "approve", "reject", "publish", "deprecate", "retire"]
+
+
+@router.get("", response_model=list[TagPublic])
+def list_tags(
+    stores: StoresDep, _actor: Reader, q: str = "", category: str | None = None, include_retired: bool = False
+) -> list[TagPublic]:
+    with stores.sessions() as session:
+        return catalogue.search(session, q, category, include_retired)
+
+
+@router.get("/categories", response_model=list[CategoryPublic])
+def list_categories(stores: StoresDep, _actor: Reader) -> list[CategoryPublic]:
+    with stores.sessions() as session:
+        return catalogue.categories(session)
+
+
+@router.post("", response_model=TagPublic, status_code=201)
+def create_tag(stores: StoresDep, actor: Reader, draft: TagDraft, comment: str = "") -> TagPublic:
+    return logic.create_tag(stores.sessions, actor, draft, comment)
+
+
+@router.get("/runs", response_model=list[RunPublic])
+def list_runs(stores: StoresDep, _actor: Reader, limit: int = Query(20, ge=1, le=200)) -> list[RunPublic]:
+    return runs.runs(stores, limit)
+
+
+@router.get("/runs/{run_id}", response_model=RunPublic)
+def get_run(stores: StoresDep, _actor: Reader, run_id: int) -> RunPublic:
+    return runs.run(stores, run_id)
+
+
+@router.post("/compute", response_model=RunPublic)
+def compute(stores: StoresDep, actor: Reader, request: ComputeRequest) -> RunPublic:
+    uids = None
+    if request.customers is not None:
+        with stores.sessions() as session:
+            uids = [queries.resolve_customer(session, key) for key in request.customers]
+    return runs.compute_tags(stores, actor, request.tags, uids, request.as_of)
+
+
+@router.get("/values", response_model=list[TagValuePublic])
+def customer_values(stores: StoresDep, _actor: Reader, customer: str) -> list[TagValuePublic]:
+    """Every current tag value of one customer (external key or uid)."""
+    with stores.sessions() as session:
+        uid = queries.resolve_customer(session, customer)
+    return queries.customer_tags(stores.warehouse, uid)
+
+
+@router.get("/{code}", response_model=TagPublic)
+def get_tag(stores: StoresDep, _actor: Reader, code: str) -> TagPublic:
+    with stores.sessions() as session:
+        return catalogue.current(session, code)
+
+
+@router.get("/{code}/versions", response_model=list[TagPublic])
+def get_versions(stores: StoresDep, _actor: Reader, code: str) -> list[TagPublic]:
+    with stores.sessions() as session:
+        return catalogue.versions(session, code)
+
+
+@router.get("/{code}/history", response_model=list[HistoryEntry])
+def get_history(stores: StoresDep, _actor: Reader, code: str) -> list[HistoryEntry]:
+    with stores.sessions() as session:
+        return catalogue.lifecycle_history(session, code)
+
+
+@router.patch("/{code}", response_model=TagPublic)
+def revise_tag(stores: StoresDep, actor: Reader, code: str, changes: TagRevision) -> TagPublic:
+    return logic.revise_tag(stores.sessions, actor, code, changes, changes.comment)
+
+
+@router.post("/{code}/{verb}", response_model=TagPublic)
+def step(stores: StoresDep, actor: Reader, code: str, verb: Verb, body: Comment) -> TagPublic:
+    return logic.transition(stores.sessions, actor, code, verb, body.comment)
+
+
+@router.get("/{code}/values", response_model=list[TagValuePublic])
+def tag_values(
+    stores: StoresDep, _actor: Reader, code: str, customer: str, history: bool = False
+) -> list[TagValuePublic]:
+    """One customer's value of one tag (several for a weighted tag); ``history`` gives every run's."""
+    with stores.sessions() as session:
+        catalogue.latest(session, code)
+        uid = queries.resolve_customer(session, customer)
+    if history:
+        return queries.tag_history(stores.warehouse, uid, code)
+    return queries.customer_tags(stores.warehouse, uid, code)

@@ -1,0 +1,196 @@
+"""``tagora tags ...``: browse the catalogue, move tags through their lifecycle, compute and read values."""
+
+from __future__ import annotations
+
+import json as jsonlib
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from sqlalchemy import select
+
+from tagora.core.auth import CLI_OPERATOR, Principal, principal_for
+from tagora.core.cli_support import cli_stores, console, print_json, print_table
+from tagora.core.errors import AppError, CoreErrorCode, not_found
+from tagora.core.models import User
+from tagora.core.stores import Stores
+from tagora.tags import catalogue, logic, queries, runs
+from tagora.tags.library import install_library
+
+tags_app = typer.Typer(help="The tag catalogue: list, show, create, approve, publish and compute tags.")
+AsUser = Annotated[
+    str | None, typer.Option("--as", help="Act as this console user (permissions follow the role).")
+]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+Comment = Annotated[str, typer.Option("--comment", "-m", help="Why: kept in the audit log.")]
+
+
+def _actor(stores: Stores, username: str | None) -> Principal:
+    if username is None:
+        return CLI_OPERATOR
+    with stores.sessions() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise not_found("user", username)
+        return principal_for(user)
+
+
+@tags_app.command("list")
+def list_tags(
+    q: Annotated[str, typer.Argument(help="Part of a code or name.")] = "",
+    category: Annotated[str | None, typer.Option(help="A category code, e.g. purchase.")] = None,
+    retired: Annotated[bool, typer.Option("--retired", help="Include retired tags.")] = False,
+    json: Json = False,
+) -> None:
+    """The catalogue: one line per tag (its live version, else its newest)."""
+    with cli_stores() as stores, stores.sessions() as session:
+        tags = catalogue.search(session, q, category, retired)
+    if json:
+        print_json(tags)
+        return
+    rows = [
+        {"code": t.code, "name": f"{t.name_zh} / {t.name_en}", "category": t.category, "type": t.type.value,
+         "values": t.value_type.value, "version": t.version, "status": t.status.value}
+        for t in tags
+    ]  # fmt: skip
+    print_table(f"{len(tags)} tags", rows)
+
+
+@tags_app.command("show")
+def show(
+    code: str,
+    customer: Annotated[
+        str | None, typer.Option(help="Show this customer's value (external key or uid).")
+    ] = None,
+    json: Json = False,
+) -> None:
+    """A tag's definition and lifecycle; with --customer, that customer's value, weight and computed_at."""
+    with cli_stores() as stores:
+        with stores.sessions() as session:
+            tag = catalogue.current(session, code)
+            if customer is not None:
+                uid = queries.resolve_customer(session, customer)
+            else:
+                history = catalogue.lifecycle_history(session, code)
+        if customer is not None:
+            found = queries.customer_tags(stores.warehouse, uid, code)
+            out: Any = {"tag": code, "customer": customer, "uid": uid, "value_type": tag.value_type.value,
+                        "values": [v.model_dump(mode="json") for v in found]}  # fmt: skip
+            if tag.value_type.value != "weighted":
+                first = out["values"][0] if found else {}
+                out = out | {k: first.get(k) for k in ("value", "weight", "computed_at", "run_id")}
+                del out["values"]
+            if json:
+                print_json(out)
+            else:
+                print_table(f"{code} for {customer}", [v.model_dump() for v in found])
+            return
+    if json:
+        print_json({"tag": tag, "history": history})
+    else:
+        print_table(f"{tag.code} v{tag.version} ({tag.status.value})", [tag.model_dump(exclude={"spec"})])
+        console.print(jsonlib.dumps(tag.spec, ensure_ascii=False, indent=2))
+        print_table("lifecycle", [h.model_dump() for h in history])
+
+
+def _read_definition(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise AppError(CoreErrorCode.BAD_FILE, f"cannot read {path}: {exc}", 422, {"field": "file"}) from exc
+    if not isinstance(data, dict):
+        raise AppError(CoreErrorCode.BAD_FILE, f"{path} must hold one tag definition (a mapping)", 422)
+    return data
+
+
+@tags_app.command("create")
+def create(
+    file: Annotated[Path, typer.Argument(help="A YAML or JSON tag definition.")],
+    comment: Comment = "",
+    as_user: AsUser = None,
+    json: Json = False,
+) -> None:
+    """Create a tag (as a draft) from a definition file."""
+    with cli_stores() as stores:
+        draft = logic.validate_draft(_read_definition(file))
+        tag = logic.create_tag(stores.sessions, _actor(stores, as_user), draft, comment)
+    print_json(tag) if json else console.print(f"created {tag.code} v{tag.version} ({tag.status.value})")
+
+
+def _step(verb: str) -> None:
+    def command(code: str, comment: Comment = "", as_user: AsUser = None, json: Json = False) -> None:
+        with cli_stores() as stores:
+            tag = logic.transition(stores.sessions, _actor(stores, as_user), code, verb, comment)
+        print_json(tag) if json else console.print(f"{tag.code} v{tag.version} is now {tag.status.value}")
+
+    command.__doc__ = f"{verb.capitalize()} a tag (see docs/tags.md for who may)."
+    tags_app.command(verb)(command)
+
+
+for _verb in logic.TRANSITIONS:
+    _step(_verb)
+
+
+@tags_app.command("install-library")
+def install(as_user: AsUser = None, json: Json = False) -> None:
+    """Install the built-in tag library (published); tags whose code exists are left alone."""
+    with cli_stores() as stores:
+        added = install_library(stores.sessions, _actor(stores, as_user))
+    print_json({"added": added}) if json else console.print(f"installed {len(added)} tags")
+
+
+@tags_app.command("compute")
+def compute(
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="Only these tags (and what they read).")
+    ] = None,
+    customer: Annotated[list[str] | None, typer.Option("--customer", help="Only these customers.")] = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="Compute as of this day (YYYY-MM-DD); default today.")
+    ] = None,
+    as_user: AsUser = None,
+    json: Json = False,
+) -> None:
+    """Compute live tags in one batch run."""
+    day = _day(as_of)
+    with cli_stores() as stores:
+        uids = None
+        if customer:
+            with stores.sessions() as session:
+                uids = [queries.resolve_customer(session, key) for key in customer]
+        with console.status("computing tags ..."):
+            run = runs.compute_tags(stores, _actor(stores, as_user), tag, uids, day)
+    if json:
+        print_json(run)
+    else:
+        console.print(
+            f"run {run.id} {run.status}: {len(run.tags)} tags, {run.customers:,} customers, "
+            f"{run.values_written:,} values in {run.duration_s or 0:.2f} s"
+        )
+        for where, error in run.errors.items():
+            console.print(f"[red]{where}:[/red] {error}")
+    if run.status != "succeeded":
+        raise typer.Exit(1)
+
+
+def _day(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] --as-of {text!r} is not a date (YYYY-MM-DD)")
+        raise typer.Exit(2) from exc
+
+
+@tags_app.command("runs")
+def list_runs(limit: int = 20, json: Json = False) -> None:
+    """Recent computation runs with status, duration and errors."""
+    with cli_stores() as stores:
+        found = runs.runs(stores, limit)
+    if json:
+        print_json(found)
+    else:
+        print_table("tag runs", [r.model_dump(exclude={"tags"}) for r in found])
