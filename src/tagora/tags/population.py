@@ -10,61 +10,72 @@ from collections.abc import Collection
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from ibis.backends import BaseBackend
-from sqlalchemy import Column, Date, Integer, MetaData, String, Table, select
+from sqlalchemy import column, select, table
 from sqlalchemy.orm import Session
 
-from tagora.core.db import UTCDateTime
 from tagora.tags.facts import PRODUCTS
 
 PROFILES = "_tag_profiles"
 ATTRIBUTES = ("gender", "country", "province", "city", "member_tier", "source_channel")
 CHUNK = 100_000
 
-# profiles.facade offers no bulk read of attributes yet, so the two tables are described here by name
-# (read only). Keep in step with tagora.profiles.models.
-_meta = MetaData()
-_customers = Table(
+# profiles.facade offers no bulk read of attributes yet, so the two tables are named here (read only;
+# keep in step with tagora.profiles.models). The columns are untyped on purpose: values come back as the
+# driver gives them, without a Python conversion per value, and Arrow converts whole columns.
+_customers = table(
     "customers",
-    _meta,
-    Column("uid", Integer),
-    *(Column(name, String) for name in ATTRIBUTES),
-    Column("birthday", Date),
-    Column("registered_at", UTCDateTime),
-    Column("merged_into", Integer),
+    *(column(name) for name in ("uid", *ATTRIBUTES, "birthday", "registered_at", "merged_into")),
 )
-_products = Table("products", _meta, Column("sku", String), Column("category_path", String))
+_products = table("products", column("sku"), column("category_path"))
+
+
+def _dates(values: tuple[Any, ...]) -> pa.Array:
+    array = pa.array(values)
+    return array if pa.types.is_date32(array.type) else pc.cast(array.cast(pa.string()), pa.date32())
+
+
+def _utc_times(values: tuple[Any, ...]) -> pa.Array:
+    """SQLite hands back naive UTC text, PostgreSQL aware datetimes: both become timestamp[UTC]."""
+    array = pa.array(values)
+    if pa.types.is_string(array.type) or pa.types.is_null(array.type):
+        try:
+            array = pc.cast(array.cast(pa.string()), pa.timestamp("us"))
+        except pa.ArrowInvalid:  # text with an offset ("...+00:00")
+            array = pc.cast(array.cast(pa.string()), pa.timestamp("us", tz="UTC"))
+    if array.type.tz is None:
+        array = pc.assume_timezone(array, "UTC")
+    return array.cast(pa.timestamp("us", tz="UTC"))
+
+
+def _batch(rows: list[Any]) -> pa.RecordBatch:
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in range(3 + len(ATTRIBUTES))]
+    arrays = [pa.array(columns[0], pa.int64())]
+    arrays += [pa.array(c, pa.string()) for c in columns[1 : 1 + len(ATTRIBUTES)]]
+    arrays += [_dates(columns[-2]), _utc_times(columns[-1])]
+    names = ["uid", *(f"p__{a}" for a in ATTRIBUTES), "p__birthday", "p__registered_at"]
+    return pa.RecordBatch.from_arrays(arrays, names=names)
 
 
 def load_profiles(session: Session, con: BaseBackend, uids: Collection[int] | None) -> int:
     """Write ``_tag_profiles`` (uid, p__<attribute>..., p__birthday, p__registered_at); returns its size."""
-    columns = [_customers.c.uid, *(_customers.c[a] for a in ATTRIBUTES)]
-    columns += [_customers.c.birthday, _customers.c.registered_at]
+    c = _customers.c
+    columns = [c.uid, *(c[a] for a in ATTRIBUTES), c.birthday, c.registered_at]
     # A record merged into another person is not a person of its own: its facts count for the survivor.
-    query = select(*columns).where(_customers.c.merged_into.is_(None)).order_by(_customers.c.uid)
-    batches: list[pa.RecordBatch] = []
+    query = select(*columns).where(c.merged_into.is_(None)).order_by(c.uid)
     wanted = sorted(set(uids)) if uids is not None else None
     parts = (
         [query] if wanted is None
-        else [query.where(_customers.c.uid.in_(wanted[i : i + 1000])) for i in range(0, len(wanted), 1000)]
+        else [query.where(c.uid.in_(wanted[i : i + 1000])) for i in range(0, len(wanted), 1000)]
     )  # fmt: skip
-    schema = pa.schema(
-        [("uid", pa.int64())]
-        + [(f"p__{a}", pa.string()) for a in ATTRIBUTES]
-        + [("p__birthday", pa.date32()), ("p__registered_at", pa.timestamp("us", tz="UTC"))]
-    )
+    batches = [_batch([])]
     for part in parts:
         result = session.execute(part.execution_options(yield_per=CHUNK))
-        for rows in result.partitions(CHUNK):
-            arrays: list[Any] = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
-            batches.append(
-                pa.RecordBatch.from_arrays(
-                    [pa.array(a, f.type) for a, f in zip(arrays, schema, strict=True)], schema=schema
-                )
-            )
-    table = pa.Table.from_batches(batches, schema=schema)
-    con.create_table(PROFILES, table, temp=True, overwrite=True)
-    return table.num_rows
+        batches += [_batch(list(rows)) for rows in result.partitions(CHUNK)]
+    profiles = pa.Table.from_batches(batches)
+    con.create_table(PROFILES, profiles, temp=True, overwrite=True)
+    return profiles.num_rows
 
 
 def load_products(session: Session, con: BaseBackend) -> None:
@@ -72,5 +83,5 @@ def load_products(session: Session, con: BaseBackend) -> None:
     rows = session.execute(select(_products.c.sku, _products.c.category_path)).all()
     skus = [r[0] for r in rows]
     tops = [(r[1] or "").split("/")[0].strip() or None for r in rows]
-    table = pa.table({"sku": pa.array(skus, pa.string()), "category": pa.array(tops, pa.string())})
-    con.create_table(PRODUCTS, table, temp=True, overwrite=True)
+    products = pa.table({"sku": pa.array(skus, pa.string()), "category": pa.array(tops, pa.string())})
+    con.create_table(PRODUCTS, products, temp=True, overwrite=True)
