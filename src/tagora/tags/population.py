@@ -70,9 +70,17 @@ def load_profiles(session: Session, con: BaseBackend, uids: Collection[int] | No
         else [query.where(c.uid.in_(wanted[i : i + 1000])) for i in range(0, len(wanted), 1000)]
     )  # fmt: skip
     batches = [_batch([])]
+    # The driver's own cursor: SQLAlchemy rows cost more than reading them (literals are ints only).
+    connection = session.connection()
     for part in parts:
-        result = session.execute(part.execution_options(yield_per=CHUNK))
-        batches += [_batch(list(rows)) for rows in result.partitions(CHUNK)]
+        sql = str(part.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql)
+            while rows := cursor.fetchmany(CHUNK):
+                batches.append(_batch(rows))
+        finally:
+            cursor.close()
     profiles = pa.Table.from_batches(batches)
     con.create_table(PROFILES, profiles, temp=True, overwrite=True)
     return profiles.num_rows

@@ -29,6 +29,7 @@ from tagora.tags.specs import WeightedSpec
 from tagora.tags.weights import weighted_values
 
 SCOPE = "_tag_scope"
+LONG = "_tag_long"
 VALUE_COLUMNS = ("uid", "tag", "value", "number", "weight", "computed_at", "run_id", "source")
 
 
@@ -102,14 +103,15 @@ def _execute(
         if isinstance(d.spec, WeightedSpec)
     ]
     _replace(con, sorted(drafts), uids is not None)
+    written = 0
     if parts:
         rows = parts[0] if len(parts) == 1 else ibis.union(*parts)
-        con.insert(CURRENT, rows.select(*VALUE_COLUMNS))
-    # The snapshot of this run: a customer's history and a tag's drift read it.
-    fresh = con.table(CURRENT)
-    con.insert(HISTORY, fresh.filter(fresh.run_id == run_id).select(*VALUE_COLUMNS))
-    written = int(fresh.filter(fresh.run_id == run_id).count().execute())
-    for name in (WIDE, PROFILES, SCOPE):
+        # Materialized once (in memory), then appended to the current values and to the run's snapshot.
+        con.create_table(LONG, rows.select(*VALUE_COLUMNS), temp=True, overwrite=True)
+        con.insert(CURRENT, con.table(LONG))
+        con.insert(HISTORY, con.table(LONG))
+        written = int(con.table(LONG).count().execute())
+    for name in (WIDE, LONG, PROFILES, SCOPE):
         con.drop_table(name, force=True)
     return customers, written
 
