@@ -12,7 +12,7 @@ from tagora.core.stores import Stores
 from tagora.identity import facade as identity
 from tagora.profiles import facade as profiles
 from tagora.tags.compute import order
-from tagora.tags.logic import validate_draft
+from tagora.tags.logic import assign_tag, install_definitions, validate_draft
 from tagora.tags.queries import resolve_customer
 from tagora.tags.runs import compute_tags, runs
 from tests.tags.conftest import AS_OF, _insert, _line
@@ -128,3 +128,28 @@ def test_after_an_identity_merge_recomputing_both_uids_leaves_one_person_with_bo
     merged = tag_values(shop, survivor)
     assert (merged["orders_total"], merged["monetary_total"]) == (2, 150)
     assert tag_values(shop, 2)["orders_total"] == 3  # untouched
+
+
+def test_staff_put_a_manual_tag_on_customers_and_a_rule_tag_reads_it(shop: Stores) -> None:
+    def draft(code: str, type_: str, spec: dict[str, Any]) -> Any:
+        return validate_draft(
+            {"code": code, "name_zh": code, "name_en": code, "category": "risk", "type": type_,
+             "value_type": "boolean", "spec": spec}
+        )  # fmt: skip
+
+    complained = draft("complained", "manual", {"kind": "manual"})
+    at_risk = draft("repeat_complainer", "rule", {"kind": "rule", "rule": "complained and orders_total >= 2"})
+    install_definitions(shop.sessions, CLI_OPERATOR, [complained, at_risk], "test")
+    sales = Principal("sam", Role.SALES)
+    assert assign_tag(shop, sales, "complained", {2: "true", 1: "false"}, "called twice") == 2
+    with pytest.raises(AppError, match="customer 3: 'maybe' is not a boolean value"):
+        assign_tag(shop, sales, "complained", {3: "maybe"})
+    with pytest.raises(AppError, match="only manual tags"):
+        assign_tag(shop, sales, "orders_total", {3: 1})
+    compute_tags(shop, as_of=AS_OF)
+    ann, bob = tag_values(shop, 1), tag_values(shop, 2)
+    assert (ann["complained"], ann["repeat_complainer"]) == ("false", "false")
+    assert (bob["complained"], bob["repeat_complainer"]) == ("true", "true")
+    t = shop.warehouse.table("tag_values")
+    sources = t.filter(t.tag == "complained").source.to_pyarrow().to_pylist()
+    assert sources == ["manual:sam", "manual:sam"]

@@ -21,6 +21,7 @@ from tagora.core.errors import AppError
 from tagora.tags import facts
 from tagora.tags.errors import TagErrorCode
 from tagora.tags.facts import AsOf
+from tagora.tags.models import CURRENT
 from tagora.tags.population import ATTRIBUTES, PROFILES, load_products, load_profiles
 from tagora.tags.rule_compile import to_ibis
 from tagora.tags.rules import parse, references
@@ -55,12 +56,15 @@ def order(drafts: dict[str, TagDraft]) -> list[str]:
         raise AppError(TagErrorCode.CYCLE, f"tags depend on each other: {cycle}", 422) from exc
 
 
-def with_dependencies(drafts: dict[str, TagDraft], wanted: Collection[str]) -> dict[str, TagDraft]:
+def with_dependencies(
+    drafts: dict[str, TagDraft], wanted: Collection[str], external: Collection[str] = ()
+) -> dict[str, TagDraft]:
+    """The wanted tags and every computed tag their rules read (``external`` ones are read, not computed)."""
     chosen: dict[str, TagDraft] = {}
     stack = list(wanted)
     while stack:
         code = stack.pop()
-        if code in chosen:
+        if code in chosen or code in external:
             continue
         if code not in drafts:
             raise AppError(
@@ -151,11 +155,32 @@ def _rules(wide: ir.Table, tags: dict[str, TagDraft], codes: list[str]) -> ir.Ta
     return wide.drop(*profile)
 
 
+def _external(con: BaseBackend, wide: ir.Table, external: dict[str, TagValueType]) -> ir.Table:
+    """Current values of manual and model tags that rules read, as columns."""
+    for code, value_type in sorted(external.items()):
+        t = con.table(CURRENT)
+        t = t.filter(t.tag == code)
+        if value_type is TagValueType.NUMBER:
+            column: ir.Value = t.number
+        elif value_type is TagValueType.BOOLEAN:
+            column = t.value == "true"
+        else:
+            column = t.value
+        wide = wide.left_join(t.select(uid=t.uid, **{code: column}), "uid").drop("uid_right")
+    return wide
+
+
 def build_wide(
-    con: BaseBackend, drafts: dict[str, TagDraft], as_of: AsOf, scope: ir.Table | None
+    con: BaseBackend,
+    drafts: dict[str, TagDraft],
+    as_of: AsOf,
+    scope: ir.Table | None,
+    external: dict[str, TagValueType] | None = None,
 ) -> ir.Table:
     """One row per customer, one column per computed (non-weighted) tag."""
     wide = con.table(PROFILES)
+    read = {d for draft in drafts.values() for d in dependencies(draft)}
+    wide = _external(con, wide, {c: v for c, v in (external or {}).items() if c in read})
     wide = wide.mutate(age=ibis.null("float64")) if "age" not in wide.columns else wide
     stats = {c: d.spec for c, d in drafts.items() if isinstance(d.spec, StatisticalSpec)}
     if stats:

@@ -7,6 +7,7 @@ row with the comment. A published version is immutable: revising it starts a new
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -18,12 +19,14 @@ from tagora.core.auth import Permission, Principal
 from tagora.core.clock import utcnow
 from tagora.core.db import transaction
 from tagora.core.errors import AppError
+from tagora.core.stores import Stores
 from tagora.tags import catalogue
 from tagora.tags.errors import TagErrorCode
 from tagora.tags.models import TagDefinition
 from tagora.tags.rules import RuleError, compile_rule, references
 from tagora.tags.schemas import TagDraft, TagPublic, TagRevision
-from tagora.tags.specs import RuleSpec, Status
+from tagora.tags.specs import RuleSpec, Status, TagType, TagValueType
+from tagora.tags.store import write_values
 
 # verb -> (permission, statuses it starts from, status it leaves)
 TRANSITIONS: dict[str, tuple[Permission, tuple[Status, ...], Status]] = {
@@ -308,3 +311,44 @@ def _dependency_order(drafts: list[TagDraft]) -> list[TagDraft]:
     for draft in drafts:
         visit(draft, ())
     return done
+
+
+def assign_tag(
+    stores: Stores, actor: Principal, code: str, values: Mapping[int, object], comment: str = ""
+) -> int:
+    """Staff put a manual tag on customers (uid -> value); returns how many. Who and when are kept."""
+    allow(actor, Permission.TAGS_ASSIGN)
+    with transaction(stores.sessions) as session:
+        tag = catalogue.live(session, code)
+        if tag.type != TagType.MANUAL.value:
+            raise AppError(
+                TagErrorCode.BAD_VALUE,
+                f"tag {code!r} is {tag.type}; only manual tags are put on by hand",
+                409,
+            )
+        rows = [_manual_row(tag, uid, value) for uid, value in values.items()]
+        audit.record(session, actor.username, "tag.assign", "tag", code, customers=len(rows), comment=comment)
+    if rows:
+        write_values(stores.warehouse, code, rows, f"manual:{actor.username}")
+    return len(rows)
+
+
+def _manual_row(tag: TagDefinition, uid: int, value: object) -> tuple[int, str | None, float | None]:
+    kind = TagValueType(tag.value_type)
+    text = str(value).strip()
+    if kind is TagValueType.NUMBER:
+        try:
+            return uid, None, float(text)
+        except ValueError:
+            pass
+    elif kind is TagValueType.BOOLEAN and text.lower() in ("true", "false"):
+        return uid, text.lower(), None
+    elif kind is TagValueType.ENUM and (not tag.values or text in tag.values):
+        return uid, text, None
+    choices = f" (one of: {', '.join(tag.values)})" if tag.values else ""
+    raise AppError(
+        TagErrorCode.BAD_VALUE,
+        f"customer {uid}: {value!r} is not a {kind.value} value of {tag.code!r}{choices}",
+        422,
+        {"uid": uid, "value": str(value)},
+    )

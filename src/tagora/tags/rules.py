@@ -10,6 +10,7 @@ Ibis expression (batch) or a Python predicate (real time). Size and nesting dept
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -231,6 +232,7 @@ def parse(text: str) -> Node:
         raise RuleError(f"a rule may have at most {MAX_LENGTH} characters", 1, MAX_LENGTH)
     if not text.strip():
         raise RuleError("the rule is empty")
+    _check_nesting(text)
     try:
         tree = _PARSER.parse(text)
         node = _ToAst().transform(tree)
@@ -248,6 +250,49 @@ def parse(text: str) -> Node:
         raise RuleError(f"cannot parse the rule: {exc}") from exc
     _check_size(node)
     return node
+
+
+_NOT_WORD = re.compile(r"(?<![A-Za-z0-9_])not(?![A-Za-z0-9_])", re.IGNORECASE)
+_JOIN_WORD = re.compile(r"(?<![A-Za-z0-9_])(?:and|or)(?![A-Za-z0-9_])", re.IGNORECASE)
+_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')
+
+
+def _check_nesting(text: str) -> None:
+    """Refuse deep nesting before parsing: the parser and the tree walk recurse once per level."""
+    depth, quote, escaped, line, column = 0, "", False, 1, 0
+    for char in text:
+        column += 1
+        if char == "\n":
+            line, column = line + 1, 0
+        if quote:
+            escaped, quote = (not escaped and char == "\\"), ("" if char == quote and not escaped else quote)
+            continue
+        if char in "\"'":
+            quote = char
+        elif char == "(":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise RuleError(f"the rule nests deeper than {MAX_DEPTH} levels", line, column)
+        elif char == ")":
+            depth -= 1
+    # Strings blanked out (same length, so positions hold) before counting words.
+    bare = _STRING.sub(lambda m: " " * len(m.group()), text)
+    nots = list(_NOT_WORD.finditer(bare))
+    if len(nots) > MAX_DEPTH:
+        raise RuleError(
+            f"the rule nests deeper than {MAX_DEPTH} levels of 'not'",
+            *_line_column(text, nots[MAX_DEPTH].start()),
+        )
+    joins = list(_JOIN_WORD.finditer(bare))
+    # Each condition adds at most two of these ("and" of "between" included): a cheap bound before parsing.
+    if len(joins) > 3 * MAX_CONDITIONS:
+        at = _line_column(text, joins[3 * MAX_CONDITIONS].start())
+        raise RuleError(f"a rule may have at most {MAX_CONDITIONS} conditions", *at)
+
+
+def _line_column(text: str, index: int) -> tuple[int, int]:
+    before = text[:index]
+    return before.count("\n") + 1, index - (before.rfind("\n") + 1) + 1
 
 
 def _end(text: str) -> tuple[int, int]:

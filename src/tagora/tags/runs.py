@@ -25,7 +25,7 @@ from tagora.tags.logic import allow, as_draft, validate_draft
 from tagora.tags.models import CURRENT, HISTORY, TagRun
 from tagora.tags.population import PROFILES, load_products, load_profiles
 from tagora.tags.schemas import RunPublic, TagDraft
-from tagora.tags.specs import WeightedSpec
+from tagora.tags.specs import TagValueType, WeightedSpec
 from tagora.tags.weights import weighted_values
 
 SCOPE = "_tag_scope"
@@ -33,12 +33,16 @@ LONG = "_tag_long"
 VALUE_COLUMNS = ("uid", "tag", "value", "number", "weight", "computed_at", "run_id", "source")
 
 
-def computable(stores: Stores) -> dict[str, TagDraft]:
-    """Live tags whose values a run computes (model and manual tags are written by others)."""
+def live_drafts(stores: Stores) -> dict[str, TagDraft]:
     with stores.sessions() as session:
-        tags = catalogue.live_tags(session)
-        drafts = {t.code: validate_draft(as_draft(t, session)) for t in tags}
-    return {c: d for c, d in drafts.items() if d.spec.kind in COMPUTED_KINDS}
+        return {t.code: validate_draft(as_draft(t, session)) for t in catalogue.live_tags(session)}
+
+
+def split(drafts: dict[str, TagDraft]) -> tuple[dict[str, TagDraft], dict[str, TagValueType]]:
+    """Tags a run computes, and those written by others (manual, model) that rules may read."""
+    computed = {c: d for c, d in drafts.items() if d.spec.kind in COMPUTED_KINDS}
+    external = {c: d.value_type for c, d in drafts.items() if d.spec.kind not in COMPUTED_KINDS}
+    return computed, external
 
 
 def compute_tags(
@@ -50,8 +54,8 @@ def compute_tags(
 ) -> RunPublic:
     """Compute ``tags`` (default: every live tag; plus what their rules read) for ``uids`` (default: all)."""
     allow(actor, Permission.TAGS_COMPUTE)
-    live = computable(stores)
-    drafts = with_dependencies(live, tags if tags is not None else list(live))
+    live, external = split(live_drafts(stores))
+    drafts = with_dependencies(live, tags if tags is not None else list(live), set(external))
     day = as_of or utcnow().date()
     with transaction(stores.sessions) as session:
         run = TagRun(
@@ -64,7 +68,7 @@ def compute_tags(
     started = time.perf_counter()
     status, errors, customers, written = "succeeded", {}, 0, 0
     try:
-        customers, written = _execute(stores, drafts, AsOf(day), uids, run_id)
+        customers, written = _execute(stores, drafts, external, AsOf(day), uids, run_id)
     except AppError:
         raise
     except Exception as exc:  # a failing run is recorded with its error, never left "running"
@@ -81,7 +85,12 @@ def compute_tags(
 
 
 def _execute(
-    stores: Stores, drafts: dict[str, TagDraft], as_of: AsOf, uids: Collection[int] | None, run_id: int
+    stores: Stores,
+    drafts: dict[str, TagDraft],
+    external: dict[str, TagValueType],
+    as_of: AsOf,
+    uids: Collection[int] | None,
+    run_id: int,
 ) -> tuple[int, int]:
     con = stores.warehouse
     now = utcnow()
@@ -94,7 +103,7 @@ def _execute(
         # Every requested uid loses its old values, also one merged away since (it is nobody now).
         requested = pa.table({"uid": pa.array(sorted(set(uids)), pa.int64())})
         con.create_table(SCOPE, requested, temp=True, overwrite=True)
-    wide = build_wide(con, drafts, as_of, scope)
+    wide = build_wide(con, drafts, as_of, scope, external)
     con.create_table(WIDE, wide, temp=True, overwrite=True)
     parts = long_rows(con.table(WIDE), drafts, run_id, now)
     parts += [
