@@ -51,12 +51,14 @@ class Server:
         finally:
             stores.close()
 
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "uvicorn", "--factory", "tagora.app:create_app", "--host", "127.0.0.1",
+                "--port", str(self.port), "--log-level", "warning"]  # fmt: skip
+
     def start(self, timeout: float = 60) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "tagora.app:create_app", "--host", "127.0.0.1",
-             "--port", str(self.port), "--log-level", "warning"],
-            cwd=self.tmp_path, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            self.command(), cwd=self.tmp_path, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -93,3 +95,15 @@ class Server:
     def open_stores(self) -> Stores:
         """The stores, read by the test once the server has stopped."""
         return open_stores(self.settings)
+
+
+class Gateway(Server):
+    """``tagora tracking serve``: the /v1 API alone, in worker processes, beside a ``Server``."""
+
+    def __init__(self, tmp_path: Path, workers: int = 2, **env: str) -> None:
+        super().__init__(tmp_path, **env)
+        self.workers = workers
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "tagora.cli", "tracking", "serve", "--port", str(self.port),
+                "--workers", str(self.workers)]  # fmt: skip

@@ -6,8 +6,19 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from tagora.ingest.tracking.messages import InvalidEvent, customer_traits, parse_sent_at, shape
+from tagora.core.clock import as_utc
+from tagora.ingest.tracking.messages import (
+    InvalidEvent,
+    _fast_fields,
+    customer_traits,
+    message_fields,
+    parse_sent_at,
+    shape,
+    validate,
+)
 
 RECEIVED = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
@@ -75,3 +86,79 @@ def test_identify_traits_give_name_email_and_phone_and_skip_what_does_not_fit() 
 def test_an_unreadable_batch_sent_at_is_ignored() -> None:
     assert parse_sent_at("last tuesday") is None
     assert parse_sent_at(12) is None
+
+
+# The fast path must accept exactly what pydantic accepts, with the same fields; anything else it leaves
+# to pydantic, whose message names the field.
+_GOOD_TIMES = st.one_of(
+    st.datetimes(timezones=st.one_of(st.none(), st.timezones())).map(lambda d: d.isoformat()),
+    st.sampled_from(["2026-11-24T10:00:00Z", "2026-11-24T10:00:00.5+08:00", "2026-11-24T10:00:00.123"]),
+)
+_ODD_TIMES = st.one_of(
+    st.sampled_from(["2026-11-24", "yesterday", "2026-13-01T00:00:00Z", "2026-11-24T10:00:00+0800",
+                     "1700000000", "2026-11-24T10:00:00.1234567Z", "2026-11-24 10:00:00"]),
+    st.integers(0, 2_000_000_000), st.floats(), st.booleans(),
+)  # fmt: skip
+_JUNK = st.one_of(
+    st.none(), st.integers(-(10**20), 10**20), st.booleans(), st.floats(), st.lists(st.integers()),
+    st.text(max_size=300), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)  # fmt: skip
+_GOOD = {
+    "id": st.one_of(*[st.text(min_size=1, max_size=128)] * 4, st.integers(-(10**6), 10**6)),
+    "time": _GOOD_TIMES,
+    "object": st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
+    "text": st.text(max_size=256),
+}
+_FIELDS = {"messageId": "id", "userId": "id", "anonymousId": "id", "groupId": "id", "previousId": "id",
+           "timestamp": "time", "originalTimestamp": "time", "sentAt": "time", "context": "object",
+           "integrations": "object", "properties": "object", "traits": "object", "event": "text",
+           "name": "text", "category": "text"}  # fmt: skip
+
+
+@st.composite
+def raw_messages(draw: st.DrawFn) -> tuple[dict[str, object], str]:
+    """Mostly well-formed messages, each field now and then absent, null, oddly formatted or wrong."""
+    kind = draw(st.sampled_from(["track", "page", "screen", "identify", "group", "alias"]))
+    raw: dict[str, object] = {"type": kind} if draw(st.booleans()) else {}
+    for name, sort in _FIELDS.items():
+        roll = draw(st.integers(0, 39))
+        if roll < 34:
+            raw[name] = draw(_GOOD[sort])
+        elif roll < 36:
+            continue
+        elif roll < 38 and sort == "time":
+            raw[name] = draw(_ODD_TIMES)
+        else:
+            raw[name] = draw(_JUNK)
+    return raw, kind
+
+
+@settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow])
+@given(raw_messages())
+def test_the_fast_path_agrees_with_the_pydantic_models(case: tuple[dict[str, object], str]) -> None:
+    raw, kind = case
+    fast = _fast_fields(raw, kind)
+    try:
+        model = validate(raw, kind).model_dump()
+    except InvalidEvent as exc:
+        if fast is not None:  # only the id rule may fail after the fast checks, and it fails the same way
+            assert exc.field == "userId"
+            with pytest.raises(InvalidEvent):
+                message_fields(raw, kind)
+        return
+    if fast is None:
+        return  # pydantic accepts it: the general path will shape it
+    for name, value in fast.items():
+        expected = model[name]
+        if isinstance(expected, datetime):
+            expected = as_utc(expected)
+        assert value == expected, name
+        assert type(value) is type(expected), name
+
+
+def test_plain_segment_messages_take_the_fast_path() -> None:
+    raw = {"type": "track", "userId": "u", "event": "E", "messageId": "m", "properties": {"sku": "A"},
+           "timestamp": "2026-11-24T10:00:00Z", "context": {"ip": "1.2.3.4"}}  # fmt: skip
+    assert _fast_fields(raw, "track") is not None
+    assert _fast_fields({"userId": "u", "traits": {}}, "identify") is not None
+    assert _fast_fields({"userId": 42, "event": "E"}, "track") is None  # numeric id: pydantic converts it

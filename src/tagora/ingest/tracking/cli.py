@@ -69,6 +69,33 @@ def load(
         )
 
 
+@tracking_app.command("serve")
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8001,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes; one per core is right.")] = 2,
+) -> None:
+    """Serve only the /v1 tracking API, in several processes (the loader runs in `tagora serve`)."""
+    import uvicorn
+
+    from tagora.core.db import make_engine
+    from tagora.core.stores import migrate
+    from tagora.ingest.tracking.gateway import server_options
+    from tagora.settings import get_settings
+
+    # Once here, not in every worker: workers starting together would race to create the tables.
+    settings = get_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
+    uvicorn.run(
+        "tagora.ingest.tracking.gateway:create_gateway", factory=True, **server_options(host, port, workers)
+    )
+
+
 @tracking_app.command("dead-letters")
 def dead_letters(limit: Annotated[int, typer.Option(min=1)] = 20, json: bool = False) -> None:
     """The newest events the API refused, with the field, the reason and the payload as sent."""

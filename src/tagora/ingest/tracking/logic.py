@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -14,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tagora.core import audit
 from tagora.core.auth import Principal, Role, hash_token
-from tagora.core.clock import utcnow
+from tagora.core.clock import as_utc, utcnow
 from tagora.core.db import transaction, upsert
 from tagora.core.errors import AppError, CoreErrorCode
 from tagora.core.stores import Stores
@@ -106,6 +105,113 @@ def backlog(sessions: sessionmaker[Session]) -> int:
         return session.scalar(select(func.count()).where(InboxEvent.loaded_at.is_(None))) or 0
 
 
+def key_ids(session: Session, key_hashes: set[str]) -> dict[str, int]:
+    """The ids of the live write keys among these hashes."""
+    query = select(WriteKey.key_hash, WriteKey.id).where(
+        WriteKey.key_hash.in_(key_hashes), WriteKey.revoked_at.is_(None)
+    )
+    return {h: i for h, i in session.execute(query)}
+
+
+@dataclass
+class Prepared:
+    """A call's events, validated and shaped, ready to be committed (no database touched yet)."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    dead: list[dict[str, Any]] = field(default_factory=list)
+    traits: dict[str, dict[str, str]] = field(default_factory=dict)
+    receipt: Receipt = field(default_factory=Receipt)
+
+
+def prepare(
+    kind: str | None, raws: list[Any], batch_sent_at: datetime | None, received_at: datetime, ip: str | None
+) -> Prepared:
+    """Validate each event; the valid ones become inbox rows, the others dead letters."""
+    out = Prepared()
+    shape = messages.Shaper(kind, batch_sent_at, received_at, ip)
+    for index, raw in enumerate(raws):
+        try:
+            shaped = shape(raw)
+        except messages.InvalidEvent as exc:
+            message_id = raw.get("messageId") if isinstance(raw, dict) else None
+            message_id = str(message_id)[:128] if message_id is not None else None
+            out.receipt.rejected.append(
+                RejectedEvent(index=index, messageId=message_id, field=exc.field, reason=exc.reason)
+            )
+            out.dead.append(
+                {
+                    "message_id": message_id,
+                    "field": exc.field[:128],
+                    "reason": exc.reason,
+                    "payload": messages.dumps(raw),
+                    "received_at": received_at,
+                }
+            )
+            continue
+        out.rows.append(shaped.row)
+        if shaped.traits is not None:
+            user_id = shaped.row["user_id"]
+            out.traits[user_id] = {**out.traits.get(user_id, {}), **shaped.traits}
+    out.receipt.accepted = len(out.rows)
+    return out
+
+
+def commit(session: Session, calls: list[tuple[int, Prepared]], default_region: str) -> None:
+    """Write the calls' inbox rows, dead letters and identify traits in the caller's transaction.
+
+    ``default_region`` reads phone numbers in identify traits that have no country code.
+    Many calls go in one statement each: a ``messageId`` already there (or twice here) is stored once.
+    """
+    rows = [{**row, "write_key_id": key_id} for key_id, call in calls for row in call.rows]
+    dead = [{**row, "write_key_id": key_id} for key_id, call in calls for row in call.dead]
+    traits: dict[str, dict[str, str]] = {}
+    for _key_id, call in calls:
+        for user_id, fields in call.traits.items():
+            traits[user_id] = {**traits.get(user_id, {}), **fields}
+    if session.get_bind().dialect.name == "sqlite":
+        _insert_inbox_sqlite(session, rows)
+    else:
+        upsert(session, InboxEvent.__table__, rows, ["message_id"])
+    if dead:
+        session.execute(insert(DeadLetter), dead)
+    if traits:
+        customers = [{"customer_key": key, **fields} for key, fields in traits.items()]
+        upsert_customers(session, TRACKER, customers, SOURCE_SYSTEM, default_region)
+
+
+# A fixed statement (no user input in it); the same upsert ``core.db.upsert`` builds, written out.
+_INSERT_INBOX_SQLITE = (
+    "INSERT INTO tracking_inbox (message_id, write_key_id, type, event, user_id, anonymous_id, channel, sku,"
+    " occurred_at, received_at, properties) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (message_id) DO NOTHING"
+)
+
+
+def _sqlite_time(value: datetime) -> str:
+    """The text SQLAlchemy's SQLite ``DateTime`` stores (``YYYY-MM-DD HH:MM:SS.ffffff``, UTC)."""
+    if value.tzinfo is not UTC:
+        value = as_utc(value)
+    return value.isoformat(" ", "microseconds")[:26]  # without the "+00:00"
+
+
+def _insert_inbox_sqlite(session: Session, rows: list[dict[str, Any]]) -> None:
+    """The same ``upsert`` as on PostgreSQL, with the parameters made here: SQLAlchemy's per-value
+    processing cost more than SQLite's insert itself."""
+    if not rows:
+        return
+    times: dict[datetime, str] = {}  # a call's events share their received_at
+    params = []
+    for r in rows:
+        received, occurred = r["received_at"], r["occurred_at"]
+        if received not in times:
+            times[received] = _sqlite_time(received)
+        params.append(
+            (r["message_id"], r["write_key_id"], r["type"], r["event"], r["user_id"], r["anonymous_id"],
+             r["channel"], r["sku"], _sqlite_time(occurred), times[received], r["properties"])
+        )  # fmt: skip
+    session.connection().exec_driver_sql(_INSERT_INBOX_SQLITE, params)
+
+
 def receive(
     stores: Stores,
     key_id: int,
@@ -118,45 +224,13 @@ def receive(
     """Validate each event; commit the valid ones to the inbox and the rest to the dead letters, together.
 
     Only after this returns may the caller acknowledge: the events are then durable. A ``messageId`` the
-    inbox already holds is acknowledged again but not stored twice.
+    inbox already holds is acknowledged again but not stored twice. (The API does the same through
+    ``inbox.Inbox``, which commits many calls at once.)
     """
-    receipt = Receipt()
-    rows: list[dict[str, Any]] = []
-    dead: list[dict[str, Any]] = []
-    traits: dict[str, dict[str, str]] = {}
-    for index, raw in enumerate(raws):
-        try:
-            shaped = messages.shape(raw, kind, batch_sent_at, received_at, ip)
-        except messages.InvalidEvent as exc:
-            message_id = raw.get("messageId") if isinstance(raw, dict) else None
-            message_id = str(message_id)[:128] if message_id is not None else None
-            receipt.rejected.append(
-                RejectedEvent(index=index, messageId=message_id, field=exc.field, reason=exc.reason)
-            )
-            dead.append(
-                {
-                    "message_id": message_id,
-                    "write_key_id": key_id,
-                    "field": exc.field[:128],
-                    "reason": exc.reason,
-                    "payload": json.dumps(raw, ensure_ascii=False, default=str),
-                    "received_at": received_at,
-                }
-            )
-            continue
-        rows.append({**shaped.row, "write_key_id": key_id})
-        if shaped.traits is not None:
-            user_id = shaped.row["user_id"]
-            traits[user_id] = {**traits.get(user_id, {}), **shaped.traits}
+    prepared = prepare(kind, raws, batch_sent_at, received_at, ip)
     with transaction(stores.sessions) as session:
-        upsert(session, InboxEvent.__table__, rows, ["message_id"])
-        if dead:
-            session.execute(insert(DeadLetter), dead)
-        if traits:
-            customers = [{"customer_key": key, **fields} for key, fields in traits.items()]
-            upsert_customers(session, TRACKER, customers, SOURCE_SYSTEM, stores.settings.default_region)
-    receipt.accepted = len(rows)
-    return receipt
+        commit(session, [(key_id, prepared)], stores.settings.default_region)
+    return prepared.receipt
 
 
 def dead_letters(sessions: sessionmaker[Session], limit: int = 100) -> list[dict[str, Any]]:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
+import orjson
 from pydantic import ValidationError
 
 from tagora.core.clock import as_utc
-from tagora.ingest.tracking.schemas import MESSAGE_TYPES, Alias, Group, Identify, Message, Page, Track
+from tagora.ingest.tracking.schemas import MESSAGE_TYPES, Message
 
 MAX_EVENT_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
@@ -28,14 +30,36 @@ class InvalidEvent(ValueError):
         self.reason = reason
 
 
-@dataclass(frozen=True)
-class Shaped:
+class Shaped(NamedTuple):
     row: dict[str, Any]  # an inbox row
     traits: dict[str, str] | None  # customer fields of an identify call with a userId
 
 
+def loads(body: bytes) -> Any:
+    """The parsed body; not JSON is a 400 that says so."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass  # orjson refuses what Python's json reads (NaN, integers over 64 bits): ask it too
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidEvent("body", f"not valid JSON ({exc})") from exc
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text, non-ASCII kept as is."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # orjson.JSONEncodeError: an integer over 64 bits that the json fallback read
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 def encoded_size(raw: Any) -> int:
-    return len(json.dumps(raw, ensure_ascii=False, separators=(",", ":"), default=str).encode())
+    try:
+        return len(orjson.dumps(raw))
+    except TypeError:
+        return len(dumps(raw).encode())
 
 
 def _first_error(exc: ValidationError) -> InvalidEvent:
@@ -44,14 +68,19 @@ def _first_error(exc: ValidationError) -> InvalidEvent:
     return InvalidEvent(field, error["msg"])
 
 
-def validate(raw: Any, kind: str | None) -> Message:
-    """``kind`` is the endpoint's type; inside a batch it is None and the message names its own."""
+def _kind(raw: Any, kind: str | None) -> str:
     if not isinstance(raw, dict):
         raise InvalidEvent("body", "an event must be a JSON object")
     declared = raw.get("type")
     kind = kind or declared
     if kind not in MESSAGE_TYPES:
         raise InvalidEvent("type", f"type must be one of {', '.join(MESSAGE_TYPES)}; got {declared!r}")
+    return str(kind)
+
+
+def validate(raw: Any, kind: str | None) -> Message:
+    """``kind`` is the endpoint's type; inside a batch it is None and the message names its own."""
+    kind = _kind(raw, kind)
     if encoded_size(raw) > MAX_EVENT_BYTES:
         raise InvalidEvent("body", f"an event may be at most {MAX_EVENT_BYTES // 1024} KB")
     try:
@@ -59,42 +88,147 @@ def validate(raw: Any, kind: str | None) -> Message:
     except ValidationError as exc:
         raise _first_error(exc) from exc
     message.type = kind
-    if message.userId is None and message.anonymousId is None:
-        raise InvalidEvent("userId", "userId or anonymousId is required")
-    if isinstance(message, Alias) and message.userId is None:
-        raise InvalidEvent("userId", "alias needs the new userId")
+    _check_ids(message.userId, message.anonymousId, kind)
     return message
 
 
-def corrected_time(message: Message, batch_sent_at: datetime | None, received_at: datetime) -> datetime:
-    """The client's timestamp shifted by the client's clock error (``receivedAt - sentAt``)."""
-    stamp = message.timestamp or message.originalTimestamp
-    if stamp is None:
-        return received_at
-    sent_at = message.sentAt or batch_sent_at
-    if sent_at is None:
-        return as_utc(stamp)
-    return as_utc(stamp) + (received_at - as_utc(sent_at))
+def _check_ids(user_id: str | None, anonymous_id: str | None, kind: str) -> None:
+    if user_id is None and anonymous_id is None:
+        raise InvalidEvent("userId", "userId or anonymousId is required")
+    if kind == "alias" and user_id is None:
+        raise InvalidEvent("userId", "alias needs the new userId")
 
 
-def _context(message: Message, ip: str | None) -> dict[str, Any]:
-    context = dict(message.context)
+# --- the fast path ------------------------------------------------------------------------------------
+# Validating with pydantic costs more than everything else an event needs. Most events are plain: the
+# checks below accept only what the pydantic models accept with the same result, and hand anything else
+# (a wrong type, a missing field, an unusual time format) to ``validate``, which names the problem.
+
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?")
+_UNSURE = object()
+_IDS = ("messageId", "userId", "anonymousId")
+_TIMES = ("timestamp", "originalTimestamp", "sentAt")
+_OBJECTS = {
+    "track": ("context", "integrations", "properties"),
+    "page": ("context", "integrations", "properties"),
+    "screen": ("context", "integrations", "properties"),
+    "identify": ("context", "integrations", "traits"),
+    "group": ("context", "integrations", "traits"),
+    "alias": ("context", "integrations"),
+}
+_REQUIRED_IDS = {"group": ("groupId",), "alias": ("previousId",)}
+
+
+def _fast_id(value: Any) -> Any:
+    if type(value) is str:
+        return value if 0 < len(value) <= 128 else _UNSURE
+    if type(value) is int:
+        return _fast_id(str(value))
+    return None if value is None else _UNSURE
+
+
+def _fast_time(value: Any) -> Any:
+    """A UTC datetime for the usual ISO 8601 text (naive means UTC, as ``as_utc`` reads it)."""
+    if value is None:
+        return None
+    if type(value) is not str or not _ISO_TIME.fullmatch(value):
+        return _UNSURE
+    try:
+        return as_utc(datetime.fromisoformat(value))
+    except ValueError:
+        return _UNSURE
+
+
+def _fast_fields(raw: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    """The message's fields as ``validate`` would give them, or None when only pydantic can tell.
+
+    Written out flat on purpose: this runs for every event, and each call and loop costs.
+    """
+    get = raw.get
+    declared = get("type")
+    message_id, user_id, anonymous_id = get("messageId"), get("userId"), get("anonymousId")
+    if (
+        (declared is not None and type(declared) is not str)
+        or (message_id is not None and (type(message_id) is not str or not 0 < len(message_id) <= 128))
+        or (user_id is not None and (type(user_id) is not str or not 0 < len(user_id) <= 128))
+        or (anonymous_id is not None and (type(anonymous_id) is not str or not 0 < len(anonymous_id) <= 128))
+    ):
+        return None  # numeric ids and wrong types: the general path
+    fields: dict[str, Any] = {"type": kind, "messageId": message_id, "userId": user_id,
+                              "anonymousId": anonymous_id}  # fmt: skip
+    for name in _TIMES:
+        value = get(name)
+        if value is not None:
+            value = _fast_time(value)
+            if value is _UNSURE:
+                return None
+        fields[name] = value
+    for name in _OBJECTS[kind]:
+        value = get(name, _UNSURE)
+        if value is _UNSURE:
+            value = {}
+        elif type(value) is not dict:
+            return None
+        fields[name] = value
+    if kind == "track":
+        event = get("event")
+        if type(event) is not str or not 0 < len(event) <= 256:
+            return None
+        fields["event"] = event
+    elif kind == "page" or kind == "screen":
+        title, category = get("name"), get("category")
+        if (title is not None and (type(title) is not str or len(title) > 256)) or (
+            category is not None and (type(category) is not str or len(category) > 256)
+        ):
+            return None
+        fields["name"], fields["category"] = title, category
+    else:
+        for name in _REQUIRED_IDS.get(kind, ()):
+            fields[name] = value = _fast_id(get(name))
+            if value is None or value is _UNSURE:
+                return None
+    return fields
+
+
+def message_fields(raw: Any, kind: str | None) -> dict[str, Any]:
+    """Validate one message; its fields by name (a Segment message's, with ``type`` set)."""
+    resolved = _kind(raw, kind)
+    fields = _fast_fields(raw, resolved)
+    if fields is None:
+        fields = validate(raw, kind).model_dump()
+        for name in _TIMES:  # as the fast path gives them
+            if fields[name] is not None:
+                fields[name] = as_utc(fields[name])
+        return fields
+    if encoded_size(raw) > MAX_EVENT_BYTES:
+        raise InvalidEvent("body", f"an event may be at most {MAX_EVENT_BYTES // 1024} KB")
+    _check_ids(fields["userId"], fields["anonymousId"], resolved)
+    return fields
+
+
+def _context(message: dict[str, Any], ip: str | None) -> dict[str, Any]:
+    context = dict(message["context"])
     if ip and not context.get("ip"):
         context["ip"] = ip
     page = context.get("page")
     url = page.get("url") if isinstance(page, dict) else None
-    if "campaign" not in context and isinstance(url, str):
-        utm = {UTM[k]: v for k, v in parse_qsl(urlsplit(url).query) if k in UTM}
+    if "campaign" not in context and isinstance(url, str) and "utm_" in url:
+        utm = _utm(url)
         if utm:
-            context["campaign"] = utm
+            context["campaign"] = dict(utm)
     return context
 
 
-def _channel(message: Message, context: dict[str, Any]) -> str:
+@lru_cache(maxsize=4096)  # the same landing pages come again and again
+def _utm(url: str) -> tuple[tuple[str, str], ...]:
+    return tuple({UTM[k]: v for k, v in parse_qsl(urlsplit(url).query) if k in UTM}.items())
+
+
+def _channel(kind: str, context: dict[str, Any]) -> str:
     device = context.get("device")
-    if message.type == "screen" or "app" in context or (isinstance(device, dict) and "type" in device):
+    if kind == "screen" or "app" in context or (isinstance(device, dict) and "type" in device):
         return "app"
-    if message.type == "page" or "page" in context or "userAgent" in context:
+    if kind == "page" or "page" in context or "userAgent" in context:
         return "web"
     return "server"
 
@@ -104,18 +238,19 @@ def _sku(properties: dict[str, Any]) -> str | None:
     return None if value is None or isinstance(value, dict | list) else str(value)[:64]
 
 
-def _body(message: Message) -> dict[str, Any]:
+def _body(message: dict[str, Any]) -> dict[str, Any]:
+    kind = message["type"]
     body: dict[str, Any] = {}
-    if isinstance(message, Track | Page):
-        body["properties"] = message.properties
-    if isinstance(message, Page):
-        body.update(name=message.name, category=message.category)
-    if isinstance(message, Identify | Group):
-        body["traits"] = message.traits
-    if isinstance(message, Group):
-        body["groupId"] = message.groupId
-    if isinstance(message, Alias):
-        body["previousId"] = message.previousId
+    if kind in ("track", "page", "screen"):
+        body["properties"] = message["properties"]
+    if kind in ("page", "screen"):
+        body.update(name=message["name"], category=message["category"])
+    if kind in ("identify", "group"):
+        body["traits"] = message["traits"]
+    if kind == "group":
+        body["groupId"] = message["groupId"]
+    if kind == "alias":
+        body["previousId"] = message["previousId"]
     return body
 
 
@@ -133,41 +268,63 @@ def customer_traits(traits: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+class Shaper:
+    """Shapes the messages of one call: what is the same for all of them is worked out once."""
+
+    def __init__(
+        self, kind: str | None, batch_sent_at: datetime | None, received_at: datetime, ip: str | None
+    ) -> None:
+        self.kind, self.ip = kind, ip
+        self.received_at = as_utc(received_at)
+        self.batch_sent_at = None if batch_sent_at is None else as_utc(batch_sent_at)
+        self.received_iso = self.received_at.isoformat()
+        self.batch_sent_iso = None if self.batch_sent_at is None else self.batch_sent_at.isoformat()
+
+    def __call__(self, raw: Any) -> Shaped:
+        message = message_fields(raw, self.kind)
+        kind = message["type"]
+        context = _context(message, self.ip)
+        stamp = message["timestamp"] or message["originalTimestamp"]
+        sent_at = message["sentAt"]
+        properties = {
+            "type": kind,
+            **_body(message),
+            "context": context,
+            "originalTimestamp": None if stamp is None else stamp.isoformat(),
+            "sentAt": self.batch_sent_iso if sent_at is None else sent_at.isoformat(),
+            "receivedAt": self.received_iso,
+        }
+        if message["integrations"]:
+            properties["integrations"] = message["integrations"]
+        row = {
+            "message_id": message["messageId"] or f"tagora-{uuid.uuid4()}",
+            "type": kind,
+            "event": message["event"] if kind == "track" else kind,
+            "user_id": message["userId"],
+            "anonymous_id": message["anonymousId"],
+            "channel": _channel(kind, context),
+            "sku": _sku(message["properties"]) if kind in ("track", "page", "screen") else None,
+            "occurred_at": self._occurred_at(stamp, sent_at),
+            "received_at": self.received_at,
+            "properties": dumps(properties),
+        }
+        traits = None
+        if kind == "identify" and message["userId"] is not None:
+            traits = customer_traits(message["traits"])
+        return Shaped(row, traits)
+
+    def _occurred_at(self, stamp: datetime | None, sent_at: datetime | None) -> datetime:
+        """The client's timestamp shifted by the client's clock error (``receivedAt - sentAt``)."""
+        if stamp is None:
+            return self.received_at
+        sent_at = sent_at or self.batch_sent_at
+        return stamp if sent_at is None else stamp + (self.received_at - sent_at)
+
+
 def shape(
     raw: Any, kind: str | None, batch_sent_at: datetime | None, received_at: datetime, ip: str | None
 ) -> Shaped:
-    message = validate(raw, kind)
-    context = _context(message, ip)
-    properties = {
-        "type": message.type,
-        **_body(message),
-        "context": context,
-        "originalTimestamp": (message.timestamp or message.originalTimestamp),
-        "sentAt": message.sentAt or batch_sent_at,
-        "receivedAt": received_at,
-    }
-    if message.integrations:
-        properties["integrations"] = message.integrations
-    row = {
-        "message_id": message.messageId or f"tagora-{uuid.uuid4()}",
-        "type": message.type,
-        "event": message.event if isinstance(message, Track) else message.type,
-        "user_id": message.userId,
-        "anonymous_id": message.anonymousId,
-        "channel": _channel(message, context),
-        "sku": _sku(message.properties) if isinstance(message, Track | Page) else None,
-        "occurred_at": corrected_time(message, batch_sent_at, received_at),
-        "received_at": received_at,
-        "properties": json.dumps(properties, ensure_ascii=False, default=_iso),
-    }
-    traits = None
-    if isinstance(message, Identify) and message.userId is not None:
-        traits = customer_traits(message.traits)
-    return Shaped(row, traits)
-
-
-def _iso(value: Any) -> str:
-    return as_utc(value).isoformat() if isinstance(value, datetime) else str(value)
+    return Shaper(kind, batch_sent_at, received_at, ip)(raw)
 
 
 def parse_sent_at(value: Any) -> datetime | None:

@@ -1,0 +1,413 @@
+"""Tracking API throughput: durable ``/v1/batch`` events/s and ``/v1/track`` requests/s with p50/p99,
+against a bare endpoint that only reads and parses the same payloads, served the same way.
+
+Targets (issue 3): >= 50,000 events/s through /v1/batch (100 events a call, acknowledged only once
+committed to the inbox), >= 2,500 /v1/track calls/s with p99 < 50 ms, durability_ratio <= 2.
+
+python benchmarks/ingest.py [--scale small|full] [--workers 2] [--no-loader]
+
+The load generator is this process (asyncio, raw HTTP/1.1 on keep-alive connections, request bytes built
+ahead); it shares the machine's cores with the server, and its CPU share is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from tagora.ingest.tracking.api import read_body
+from tagora.ingest.tracking.messages import MAX_BATCH_BYTES, MAX_EVENT_BYTES, loads
+
+BENCH_DIR = Path(__file__).resolve().parent
+SCALES = {  # seconds per measured phase, warm-up seconds
+    "small": (1.5, 0.5),
+    "full": (10.0, 2.0),
+}
+BATCH_SIZE = 100
+BATCH_CONNECTIONS = 8
+TRACK_CONNECTIONS = 16
+MARK = b"@@@@@@@@@@"  # replaced by a call number so every messageId is new
+
+
+# --- the baseline: the same body reading and JSON parsing, then nothing -------------------------------
+
+
+def bare_app() -> FastAPI:
+    """Only for this benchmark: reads and parses a call like the tracking API, then discards it."""
+    app = FastAPI()
+
+    async def bare(request: Request, limit: int, what: str, batch: bool) -> Response:
+        payload = loads(await read_body(request, limit, what))
+        events = payload["batch"] if batch else [payload]
+        return Response(b'{"success":true,"accepted":%d,"rejected":[]}' % len(events), 200,
+                        media_type="application/json")  # fmt: skip
+
+    @app.post("/v1/batch")
+    async def batch(request: Request) -> Response:
+        return await bare(request, MAX_BATCH_BYTES, "the batch", True)
+
+    @app.post("/v1/track")
+    async def track(request: Request) -> Response:
+        return await bare(request, MAX_EVENT_BYTES, "the event", False)
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+# --- payloads -----------------------------------------------------------------------------------------
+
+
+def event(n: int, i: int) -> dict[str, object]:
+    """A typical analytics-python track call (about 450 bytes)."""
+    return {
+        "type": "track",
+        "event": "Product Viewed",
+        "userId": f"user-{(n * 7 + i) % 5000}",
+        "anonymousId": f"anon-{(n * 13 + i) % 20000:06d}",
+        "messageId": f"bench-{MARK.decode()}-{i:03d}",
+        "timestamp": "2026-11-24T10:15:30.123000+00:00",
+        "properties": {"sku": f"SKU-{i % 300}", "price": 19.9, "currency": "CNY", "category": "shoes"},
+        "context": {
+            "library": {"name": "analytics-python", "version": "2.4.0"},
+            "locale": "zh-CN",
+            "page": {"url": "https://shop.example.com/p/1?utm_source=wechat&utm_campaign=spring"},
+        },
+        "integrations": {},
+    }
+
+
+def request_bytes(path: str, body: bytes, key: str) -> bytes:
+    auth = base64.b64encode(f"{key}:".encode()).decode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic {auth}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+class Calls:
+    """Request bytes for call after call, each with fresh messageIds (a template with a number swapped in)."""
+
+    def __init__(self, path: str, body: dict[str, object], key: str, prefix: str) -> None:
+        self.template = request_bytes(path, json.dumps(body, separators=(",", ":")).encode(), key)
+        self.prefix = prefix.encode()
+        self.n = 0
+
+    def next(self) -> bytes:
+        self.n += 1
+        return self.template.replace(MARK, self.prefix + b"%09d" % self.n)
+
+
+def batch_calls(key: str, prefix: str) -> Calls:
+    events = [event(0, i) for i in range(BATCH_SIZE)]
+    return Calls("/v1/batch", {"batch": events, "sentAt": "2026-11-24T10:15:31.000000+00:00"}, key, prefix)
+
+
+def track_calls(key: str, prefix: str) -> Calls:
+    body = event(0, 1)
+    body.pop("type")
+    body["sentAt"] = "2026-11-24T10:15:31.000000+00:00"
+    return Calls("/v1/track", body, key, prefix)
+
+
+# --- the load generator -------------------------------------------------------------------------------
+
+
+@dataclass
+class Phase:
+    name: str
+    seconds: float = 0.0
+    calls: int = 0
+    events: int = 0  # acknowledged (2xx) events
+    statuses: Counter[int] = field(default_factory=Counter)
+    latencies: list[float] = field(default_factory=list)
+    client_cpu_s: float = 0.0
+    server_cpu_s: float = 0.0
+    probed: int = 0
+
+    def per_s(self, n: int) -> float:
+        return n / self.seconds if self.seconds else 0.0
+
+    def percentile_ms(self, p: float) -> float:
+        if not self.latencies:
+            return 0.0
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
+
+
+async def _call(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, data: bytes) -> tuple[int, bytes]:
+    writer.write(data)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    lower = head.lower()
+    at = lower.index(b"content-length:") + 15
+    length = int(lower[at : lower.index(b"\r\n", at)])
+    return status, await reader.readexactly(length)
+
+
+async def _connection(port: int, calls: Calls, phase: Phase, measure_from: float, until: float) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    loop = asyncio.get_running_loop()
+    try:
+        while (started := loop.time()) < until:
+            status, body = await _call(reader, writer, calls.next())
+            if started < measure_from:
+                continue
+            phase.calls += 1
+            phase.statuses[status] += 1
+            phase.latencies.append(loop.time() - started)
+            if 200 <= status < 300:
+                phase.events += int(json.loads(body)["accepted"])
+    finally:
+        writer.close()
+
+
+def run_phase(
+    name: str,
+    port: int,
+    calls: Calls,
+    connections: int,
+    scale: str,
+    pids: list[int],
+    probe: Callable[[], int] | None = None,
+) -> Phase:
+    """``probe`` is read when the measured window opens and when it closes: ``phase.probed`` is the growth."""
+    seconds, warmup = SCALES[scale]
+    phase = Phase(name)
+    marks: list[int] = []
+
+    async def drive() -> None:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        if probe is not None:
+            loop.call_at(start + warmup, lambda: marks.append(probe()))
+            loop.call_at(start + warmup + seconds, lambda: marks.append(probe()))
+        jobs = [_connection(port, calls, phase, start + warmup, start + warmup + seconds)
+                for _ in range(connections)]  # fmt: skip
+        await asyncio.gather(*jobs)
+
+    cpu = time.process_time()
+    server_cpu = sum(cpu_seconds(p) for p in pids)
+    asyncio.run(drive())
+    total = seconds + warmup
+    phase.seconds = seconds
+    phase.client_cpu_s = (time.process_time() - cpu) * seconds / total
+    phase.server_cpu_s = (sum(cpu_seconds(p) for p in pids) - server_cpu) * seconds / total
+    phase.probed = marks[-1] - marks[0] if len(marks) == 2 else 0
+    return phase
+
+
+# --- server processes ---------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process (from /proc), 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def family(pid: int) -> list[int]:
+    """A process and its children (uvicorn's workers)."""
+    pids = [pid]
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        pids.extend(family(int(child)))
+    return pids
+
+
+@contextmanager
+def server(args: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("ab") as out:
+        proc = subprocess.Popen([sys.executable, *args], env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_healthy(proc, port, log)
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def wait_healthy(proc: subprocess.Popen[bytes], port: int, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            break
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                if s.recv(64).startswith(b"HTTP/1.1 200"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"the server did not start:\n{log.read_text(errors='replace')}")
+
+
+def tagora(*args: str) -> list[str]:
+    return ["-m", "tagora.cli", *args]
+
+
+def bare_server_args(port: int, workers: int) -> list[str]:
+    code = (
+        "import uvicorn\n"
+        "from tagora.ingest.tracking.gateway import server_options\n"
+        f"uvicorn.run('ingest:bare_app', factory=True, app_dir={str(BENCH_DIR)!r}, "
+        f"**server_options('127.0.0.1', {port}, {workers}))\n"
+    )
+    return ["-c", code]
+
+
+# --- the run ------------------------------------------------------------------------------------------
+
+
+def create_write_key(env: dict[str, str]) -> str:
+    out = subprocess.run([sys.executable, *tagora("tracking", "keys", "create", "bench", "--json")],
+                         env=env, check=True, capture_output=True, text=True).stdout  # fmt: skip
+    return str(json.loads(out)["write_key"])
+
+
+def inbox_counts(home: Path, prefix: str) -> tuple[int, int]:
+    """Events of this phase in the inbox, and inbox rows the loader has moved on."""
+    with sqlite3.connect(home / "tagora.db") as con:
+        mine = con.execute(
+            "SELECT count(*) FROM tracking_inbox WHERE message_id LIKE ?", (f"bench-{prefix}%",)
+        )
+        loaded = con.execute("SELECT count(*) FROM tracking_inbox WHERE loaded_at IS NOT NULL")
+        return int(mine.fetchone()[0]), int(loaded.fetchone()[0])
+
+
+def describe(phase: Phase, unit: str) -> str:
+    count = phase.events if unit == "events" else phase.calls
+    statuses = ", ".join(f"{s}: {n:,}" for s, n in sorted(phase.statuses.items()))
+    per = phase.server_cpu_s / count * 1e6 if count else 0.0
+    return (
+        f"{phase.name:<28} {phase.per_s(count):>9,.0f} {unit}/s  p50 {phase.percentile_ms(0.5):6.1f} ms  "
+        f"p99 {phase.percentile_ms(0.99):6.1f} ms  [{statuses}]  server CPU {per:5.1f} us per {unit[:-1]}"
+        f" ({phase.server_cpu_s / phase.seconds:.2f} cores), client {phase.client_cpu_s / phase.seconds:.2f}"
+        " cores"
+    )
+
+
+def bench_env(home: Path, **extra: str) -> dict[str, str]:
+    path = os.pathsep.join(p for p in (str(BENCH_DIR.parent / "src"), os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "TAGORA_HOME": str(home), "TAGORA_ENV": "production", "PYTHONPATH": path,
+            "TAGORA_SECRET_KEY": base64.b64encode(os.urandom(24)).decode(), **extra}  # fmt: skip
+
+
+@dataclass
+class Run:
+    scale: str
+    key: str
+    log: Path
+
+    def phase(
+        self, name: str, port: int, calls: Calls, pids: list[int], probe: Callable[[], int] | None = None
+    ) -> Phase:
+        connections = BATCH_CONNECTIONS if "batch" in name else TRACK_CONNECTIONS
+        return run_phase(name, port, calls, connections, self.scale, pids, probe)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", choices=tuple(SCALES), default="full")
+    parser.add_argument("--workers", type=int, default=2, help="gateway worker processes (production: cores)")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="tagora-bench-ingest-"))
+    home = work / "home"
+    env = bench_env(home)
+    run = Run(args.scale, create_write_key(env), work / "servers.log")
+    cores = os.cpu_count() or 1
+    print(
+        f"tracking API ({args.scale}): tagora tracking serve --workers {args.workers} on {cores} cores, "
+        "SQLite inbox (WAL, synchronous=NORMAL);\nthe load generator (this process) shares the cores"
+    )
+
+    port = free_port()
+    with server(bare_server_args(port, args.workers), env, port, run.log) as proc:
+        pids = family(proc.pid)
+        bare_batch = run.phase("bare /v1/batch", port, batch_calls(run.key, "x"), pids)
+        bare_track = run.phase("bare /v1/track", port, track_calls(run.key, "y"), pids)
+
+    # The loader lives in `tagora serve` (it owns DuckDB). First the API alone, then with the loader busy.
+    port, main_port = free_port(), free_port()
+    gateway = tagora("tracking", "serve", "--port", str(port), "--workers", str(args.workers))
+    idle_main = bench_env(home, TAGORA_TRACKING_LOADER_INTERVAL_S="0")
+    idle_main["TAGORA_SECRET_KEY"] = env["TAGORA_SECRET_KEY"]
+    with server(gateway, env, port, run.log) as proc:
+        pids = family(proc.pid)
+        with server(tagora("serve", "--port", str(main_port)), idle_main, main_port, run.log):
+            batch = run.phase("durable /v1/batch", port, batch_calls(run.key, "b"), pids)
+            track = run.phase("durable /v1/track", port, track_calls(run.key, "t"), pids)
+        with server(tagora("serve", "--port", str(main_port)), env, main_port, run.log) as main_proc:
+            both = pids + family(main_proc.pid)
+            loading = run.phase("durable /v1/batch + loader", port, batch_calls(run.key, "l"), both,
+                                probe=lambda: inbox_counts(home, "")[1])  # fmt: skip
+
+    stored, _ = inbox_counts(home, "b")
+    for phase, unit in ((bare_batch, "events"), (batch, "events"), (loading, "events"), (bare_track, "calls"),
+                        (track, "calls")):  # fmt: skip
+        print(describe(phase, unit))
+    ratio = bare_batch.per_s(bare_batch.events) / batch.per_s(batch.events) if batch.events else float("inf")
+    loader_rate = loading.per_s(loading.probed)
+    print(f"durability costs {ratio:.2f}x the bare endpoint (target <= 2)")
+    print(f"the inbox holds {stored:,} events of the durable batch phase (>= the {batch.events:,} "
+          f"acknowledged in its measured window);\nthe loader moved {loader_rate:,.0f} events/s to the "
+          f"warehouse while the API took {loading.per_s(loading.events):,.0f}")  # fmt: skip
+    result = {
+        "scale": args.scale,
+        "workers": args.workers,
+        "cores": cores,
+        "batch_events_per_s": round(batch.per_s(batch.events)),
+        "bare_batch_events_per_s": round(bare_batch.per_s(bare_batch.events)),
+        "durability_ratio": round(ratio, 2),
+        "batch_p99_ms": round(batch.percentile_ms(0.99), 1),
+        "batch_statuses": dict(batch.statuses),
+        "batch_server_cpu_us_per_event": round(batch.server_cpu_s / max(batch.events, 1) * 1e6, 1),
+        "batch_events_per_s_with_loader": round(loading.per_s(loading.events)),
+        "loader_events_per_s": round(loader_rate),
+        "track_rps": round(track.per_s(track.calls)),
+        "track_p50_ms": round(track.percentile_ms(0.5), 1),
+        "track_p99_ms": round(track.percentile_ms(0.99), 1),
+        "track_statuses": dict(track.statuses),
+        "bare_track_rps": round(bare_track.per_s(bare_track.calls)),
+        "client_cores": round((batch.client_cpu_s + track.client_cpu_s) / (batch.seconds + track.seconds), 2),
+        "inbox_batch_events": stored,
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

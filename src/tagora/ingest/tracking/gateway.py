@@ -1,0 +1,64 @@
+"""The tracking gateway: only the ``/v1`` Segment routes, on the metadata database alone.
+
+``tagora serve`` holds the DuckDB warehouse, which one process at a time may open, so it runs as one
+process. The gateway never touches the warehouse (events go to the inbox; the loader inside
+``tagora serve`` moves them on), so it can run as several worker processes and use every core.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import sessionmaker
+
+from tagora.core.db import make_engine
+from tagora.core.errors import AppError
+from tagora.ingest.tracking.schemas import TrackingSettings
+from tagora.settings import Settings, get_settings
+
+
+def server_options(host: str, port: int, workers: int) -> dict[str, Any]:
+    """The production uvicorn settings of the gateway (the benchmark serves its baseline with the same)."""
+    return {
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "loop": "auto",  # uvloop when installed
+        "http": "auto",  # httptools when installed
+        "log_level": "warning",
+        "access_log": False,  # one log line per event call would cost more than the call
+        "backlog": 4096,
+    }
+
+
+def create_gateway(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.resolved_database_url)
+        app.state.tracking_sessions = sessionmaker(engine, expire_on_commit=False)
+        app.state.tracking_region = settings.default_region
+        # The gateway has no warehouse: its loader stays off whatever the environment says.
+        app.state.tracking_settings = TrackingSettings(loader_interval_s=0)
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="Tagora tracking gateway", version="0.1.0", lifespan=lifespan)
+
+    @app.exception_handler(AppError)
+    async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
+        return JSONResponse(exc.to_dict(), status_code=exc.status)
+
+    @app.get("/health", tags=["meta"])
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    from tagora.ingest.tracking.api import router
+
+    app.include_router(router)
+    return app
