@@ -120,42 +120,43 @@ class Inbox:
                     break
                 group.append(call)
                 events += len(call.prepared.rows)
-            self._commit_group(group)
+            try:
+                self._commit_group(group)
+            except Exception as exc:  # e.g. the database is gone: nobody waits forever
+                log.exception("tracking: committing %d calls failed", len(group))
+                for call in group:
+                    _answer(call, exc)
 
     def _commit_group(self, group: list[_Call]) -> None:
-        try:
-            with self.sessions() as session:
-                ids = logic.key_ids(session, {c.key_hash for c in group})
-            for call in group:
-                if call.key_hash not in ids:
-                    _answer(call, bad_write_key())
-            group = [c for c in group if c.key_hash in ids]
-            if group and self.backlog.over(self.settings.max_backlog):
-                refusal = Overloaded(self.backlog.estimate, self.settings.retry_after_s)
-                for call in group:
-                    _answer(call, refusal)
-                return
-            self._write(group, ids)
-        except Exception as exc:  # never leave a call waiting; it gets the error (a 500), unacknowledged
-            log.exception("tracking: committing %d calls failed", len(group))
-            for call in group:
-                _answer(call, exc)
+        """One transaction: check the keys, check the backlog, write; answer each call after the commit.
 
-    def _write(self, group: list[_Call], ids: dict[str, int]) -> None:
+        (The key check reads inside the write transaction: SQLite takes its write lock only at the first
+        insert, and PostgreSQL reads and writes in one transaction without trouble.)
+        """
+        done: list[_Call] = []
         try:
             with transaction(self.sessions) as session:
+                ids = logic.key_ids(session, {c.key_hash for c in group})
+                for call in group:
+                    if call.key_hash not in ids:
+                        _answer(call, bad_write_key())
+                group = [c for c in group if c.key_hash in ids]
+                if group and self.backlog.over(self.settings.max_backlog):
+                    refusal = Overloaded(self.backlog.estimate, self.settings.retry_after_s)
+                    for call in group:
+                        _answer(call, refusal)
+                    return
                 logic.commit(session, [(ids[c.key_hash], c.prepared) for c in group], self.default_region)
-        except Exception:
-            if len(group) == 1:
-                raise
+                done = group
+        except Exception as exc:
+            if len(group) == 1:  # never leave a call waiting: it gets the error (a 500), unacknowledged
+                log.exception("tracking: committing a call failed")
+                _answer(group[0], exc)
+                return
             # One call's data broke the shared transaction: commit each alone so only it fails.
             for call in group:
-                try:
-                    self._write([call], ids)
-                except Exception as exc:
-                    log.exception("tracking: committing a call failed")
-                    _answer(call, exc)
+                self._commit_group([call])
             return
-        self.backlog.added(sum(len(c.prepared.rows) for c in group))
-        for call in group:
+        self.backlog.added(sum(len(c.prepared.rows) for c in done))
+        for call in done:
             _answer(call, call.prepared.receipt)

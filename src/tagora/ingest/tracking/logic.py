@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tagora.core import audit
@@ -105,12 +105,17 @@ def backlog(sessions: sessionmaker[Session]) -> int:
         return session.scalar(select(func.count()).where(InboxEvent.loaded_at.is_(None))) or 0
 
 
+# Built once: building a select costs more than running it, and this one runs for every group commit.
+_LIVE_KEYS = select(WriteKey.__table__.c.key_hash, WriteKey.__table__.c.id).where(
+    WriteKey.__table__.c.key_hash.in_(bindparam("hashes", expanding=True)),
+    WriteKey.__table__.c.revoked_at.is_(None),
+)
+
+
 def key_ids(session: Session, key_hashes: set[str]) -> dict[str, int]:
     """The ids of the live write keys among these hashes."""
-    query = select(WriteKey.key_hash, WriteKey.id).where(
-        WriteKey.key_hash.in_(key_hashes), WriteKey.revoked_at.is_(None)
-    )
-    return {h: i for h, i in session.execute(query)}
+    rows = session.connection().execute(_LIVE_KEYS, {"hashes": sorted(key_hashes)})
+    return {h: i for h, i in rows}
 
 
 @dataclass
