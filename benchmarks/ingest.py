@@ -44,6 +44,7 @@ SCALES = {  # seconds per measured phase, warm-up seconds
 BATCH_SIZE = 100
 BATCH_CONNECTIONS = 8
 TRACK_CONNECTIONS = 16
+BACKLOG_LIMIT = 20_000_000
 MARK = b"@@@@@@@@@@"  # replaced by a call number so every messageId is new
 
 
@@ -347,12 +348,15 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tagora-bench-ingest-"))
     home = work / "home"
-    env = bench_env(home)
+    # Without a loader the inbox only grows; the default backlog limit (200,000) would turn this into a
+    # benchmark of 429 answers, so it is raised here (refusals would show among the statuses).
+    env = bench_env(home, TAGORA_TRACKING_MAX_BACKLOG=str(BACKLOG_LIMIT))
     run = Run(args.scale, create_write_key(env), work / "servers.log")
     cores = os.cpu_count() or 1
     print(
         f"tracking API ({args.scale}): tagora tracking serve --workers {args.workers} on {cores} cores, "
-        "SQLite inbox (WAL, synchronous=NORMAL);\nthe load generator (this process) shares the cores"
+        f"SQLite inbox (WAL, synchronous=NORMAL), backlog limit {BACKLOG_LIMIT:,};\n"
+        "the load generator (this process) shares the cores"
     )
 
     port = free_port()
@@ -364,8 +368,7 @@ def main() -> None:
     # The loader lives in `tagora serve` (it owns DuckDB). First the API alone, then with the loader busy.
     port, main_port = free_port(), free_port()
     gateway = tagora("tracking", "serve", "--port", str(port), "--workers", str(args.workers))
-    idle_main = bench_env(home, TAGORA_TRACKING_LOADER_INTERVAL_S="0")
-    idle_main["TAGORA_SECRET_KEY"] = env["TAGORA_SECRET_KEY"]
+    idle_main = {**env, "TAGORA_TRACKING_LOADER_INTERVAL_S": "0"}
     with server(gateway, env, port, run.log) as proc:
         pids = family(proc.pid)
         with server(tagora("serve", "--port", str(main_port)), idle_main, main_port, run.log):

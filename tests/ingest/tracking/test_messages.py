@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from tagora.core.clock import as_utc
 from tagora.ingest.tracking.messages import (
     InvalidEvent,
+    Shaper,
     _fast_fields,
     customer_traits,
     message_fields,
@@ -162,3 +163,38 @@ def test_plain_segment_messages_take_the_fast_path() -> None:
     assert _fast_fields(raw, "track") is not None
     assert _fast_fields({"userId": "u", "traits": {}}, "identify") is not None
     assert _fast_fields({"userId": 42, "event": "E"}, "track") is None  # numeric id: pydantic converts it
+
+
+@settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow])
+@given(raw_messages(), st.sampled_from([None, "track"]), st.sampled_from([None, "2026-11-24T09:00:00Z"]))
+def test_the_flat_track_path_shapes_exactly_like_the_general_one(
+    case: tuple[dict[str, object], str], endpoint: str | None, batch_sent_at: str | None
+) -> None:
+    raw, _ = case
+    raw["type"] = raw.get("type", "track") if endpoint else "track"
+    shaper = Shaper(endpoint, parse_sent_at(batch_sent_at), RECEIVED, "10.0.0.1")
+    try:
+        fast = shaper._track(raw)
+    except InvalidEvent as exc:  # e.g. an absurd time: refused the same way by both
+        with pytest.raises(InvalidEvent) as general_error:
+            shaper.general(raw)
+        assert general_error.value.field == exc.field
+        return
+    if fast is None:
+        return
+    general = shaper.general(raw)  # raises if the flat path accepted something it should not have
+    assert fast.traits == general.traits
+    if not raw.get("messageId"):
+        assert fast.row.pop("message_id").startswith("tagora-")
+        assert general.row.pop("message_id").startswith("tagora-")
+    assert fast.row == general.row
+
+
+def test_an_absurd_timestamp_is_an_invalid_event_not_a_crash() -> None:
+    raw = {"userId": "u", "event": "E", "timestamp": "0069-01-01T00:00:00", "sentAt": "2095-01-01T00:00:00"}
+    with pytest.raises(InvalidEvent) as caught:
+        shape(raw, "track", None, RECEIVED, None)
+    assert caught.value.field == "timestamp"
+    with pytest.raises(InvalidEvent) as caught:
+        shape({"userId": "u", "timestamp": "0001-01-01T00:00:00+05:00"}, "page", None, RECEIVED, None)
+    assert caught.value.field == "timestamp"

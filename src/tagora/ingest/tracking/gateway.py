@@ -7,6 +7,7 @@ process. The gateway never touches the warehouse (events go to the inbox; the lo
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -45,6 +46,10 @@ def create_gateway(settings: Settings | None = None) -> FastAPI:
         app.state.tracking_region = settings.default_region
         # The gateway has no warehouse: its loader stays off whatever the environment says.
         app.state.tracking_settings = TrackingSettings(loader_interval_s=0)
+        # Every event allocates a few dozen short-lived objects: collect the young generation less often,
+        # and never rescan what start-up left behind (a few percent of CPU per event).
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 100)
         yield
         engine.dispose()
 

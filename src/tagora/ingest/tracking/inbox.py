@@ -56,19 +56,23 @@ def bad_write_key() -> AppError:
 class Backlog:
     """Events waiting for the loader, without counting them on every call.
 
-    The exact count is taken now and then; in between, this process adds what it committed. Other
-    processes' commits show at the next count, and a refusal always follows a fresh exact count.
+    The exact count is taken now and then (less often when counting is slow: a long backlog takes a while
+    to count); in between, this process adds what it committed. Other processes' commits show at the next
+    count, and a refusal always follows a fresh exact count.
     """
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
         self.estimate = 0
         self.counted_at = float("-inf")
+        self.every_s = RECOUNT_EVERY_S
 
     def over(self, limit: int) -> bool:
-        if time.monotonic() - self.counted_at >= RECOUNT_EVERY_S or self.estimate >= limit:
+        if time.monotonic() - self.counted_at >= self.every_s or self.estimate >= limit:
+            started = time.monotonic()
             self.estimate = logic.backlog(self.sessions)
             self.counted_at = time.monotonic()
+            self.every_s = max(RECOUNT_EVERY_S, 20 * (self.counted_at - started))  # at most ~5% of the time
         return self.estimate >= limit
 
     def added(self, n: int) -> None:

@@ -167,15 +167,15 @@ def commit(session: Session, calls: list[tuple[int, Prepared]], default_region: 
     ``default_region`` reads phone numbers in identify traits that have no country code.
     Many calls go in one statement each: a ``messageId`` already there (or twice here) is stored once.
     """
-    rows = [{**row, "write_key_id": key_id} for key_id, call in calls for row in call.rows]
     dead = [{**row, "write_key_id": key_id} for key_id, call in calls for row in call.dead]
     traits: dict[str, dict[str, str]] = {}
     for _key_id, call in calls:
         for user_id, fields in call.traits.items():
             traits[user_id] = {**traits.get(user_id, {}), **fields}
     if session.get_bind().dialect.name == "sqlite":
-        _insert_inbox_sqlite(session, rows)
+        _insert_inbox_sqlite(session, calls)
     else:
+        rows = [{**row, "write_key_id": key_id} for key_id, call in calls for row in call.rows]
         upsert(session, InboxEvent.__table__, rows, ["message_id"])
     if dead:
         session.execute(insert(DeadLetter), dead)
@@ -199,21 +199,21 @@ def _sqlite_time(value: datetime) -> str:
     return value.isoformat(" ", "microseconds")[:26]  # without the "+00:00"
 
 
-def _insert_inbox_sqlite(session: Session, rows: list[dict[str, Any]]) -> None:
+def _insert_inbox_sqlite(session: Session, calls: list[tuple[int, Prepared]]) -> None:
     """The same ``upsert`` as on PostgreSQL, with the parameters made here: SQLAlchemy's per-value
     processing cost more than SQLite's insert itself."""
-    if not rows:
-        return
-    times: dict[datetime, str] = {}  # a call's events share their received_at
     params = []
-    for r in rows:
-        received, occurred = r["received_at"], r["occurred_at"]
-        if received not in times:
-            times[received] = _sqlite_time(received)
-        params.append(
-            (r["message_id"], r["write_key_id"], r["type"], r["event"], r["user_id"], r["anonymous_id"],
-             r["channel"], r["sku"], _sqlite_time(occurred), times[received], r["properties"])
-        )  # fmt: skip
+    for key_id, call in calls:
+        if not call.rows:
+            continue
+        received = _sqlite_time(call.rows[0]["received_at"])  # one per call
+        params += [
+            (r["message_id"], key_id, r["type"], r["event"], r["user_id"], r["anonymous_id"], r["channel"],
+             r["sku"], _sqlite_time(r["occurred_at"]), received, r["properties"])
+            for r in call.rows
+        ]  # fmt: skip
+    if not params:
+        return
     session.connection().exec_driver_sql(_INSERT_INBOX_SQLITE, params)
 
 
