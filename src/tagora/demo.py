@@ -13,6 +13,7 @@ from tagora.ingest.logic import import_dataset
 from tagora.ingest.schemas import ImportReport
 from tagora.ingest.sources.synthetic.generate import generate_dataset
 from tagora.profiles.facade import store_counts
+from tagora.tags.facade import compute_tags, install_library
 
 DEMO_USER = "demo"
 DEMO_END = date(2026, 10, 31)
@@ -25,14 +26,17 @@ class DemoLogin:
 
 
 def load_demo_data(stores: Stores, customers: int, seed: int) -> ImportReport | None:
-    """Generate and import the data set unless the stores already hold customers."""
+    """Generate and import the data set, and compute the built-in tags, unless the stores hold customers."""
     with stores.sessions() as session:
         if store_counts(session, stores.warehouse)["customers"]:
             return None
     folder = stores.settings.home / "demo-dataset"
     start = date(DEMO_END.year - 2, DEMO_END.month, DEMO_END.day)
     generate_dataset(folder, customers=customers, seed=seed, start=start, end=DEMO_END)
-    return import_dataset(stores, CLI_OPERATOR, folder)
+    report = import_dataset(stores, CLI_OPERATOR, folder)
+    install_library(stores.sessions, CLI_OPERATOR)
+    compute_tags(stores, CLI_OPERATOR, as_of=DEMO_END)  # the segment builder then has every built-in tag
+    return report
 
 
 def demo_login(stores: Stores) -> DemoLogin:

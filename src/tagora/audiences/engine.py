@@ -21,6 +21,7 @@ class TagIndex:
     universe: BitMap
     tags: dict[str, Index] = field(default_factory=dict)
     attributes: dict[str, Index] = field(default_factory=dict)
+    version: str = ""  # what it was built from (see ``logic.index_version``); empty: built from nothing
 
     def find(self, condition: Condition) -> Index | None:
         if condition.tag is not None:

@@ -27,18 +27,22 @@ from tagora.core.errors import AppError, CoreErrorCode, not_found
 from tagora.core.stores import Stores
 from tagora.privacy.facade import neutralize_cell
 from tagora.profiles import facade as profiles
+from tagora.tags import facade as tags
 
 INDEX_KEY = "audience_index"
+SEEN_KEY = "audience_index_checked"  # (stores.generation, perf_counter()) of the last freshness check
+RECHECK_S = 30.0
 MIN_GROUP = 10  # group figures on fewer customers are hidden from roles without pii:view
 _lock = threading.Lock()
+_rebuilding = threading.Lock()
 
 
 def index_path(stores: Stores) -> Path:
     return stores.settings.home / "audiences" / "index.npz"
 
 
-def audience_index(stores: Stores) -> TagIndex:
-    """The in-memory index: loaded from its file on first use (empty until tags are indexed)."""
+def _loaded(stores: Stores) -> TagIndex:
+    """The index in memory, else the one saved in its file, else an empty one."""
     index = stores.extras.get(INDEX_KEY)
     if isinstance(index, TagIndex):
         return index
@@ -49,6 +53,34 @@ def audience_index(stores: Stores) -> TagIndex:
             index = store.load(path) if path.exists() else TagIndex(universe=BitMap())
             stores.extras[INDEX_KEY] = index
     return index
+
+
+def index_version(stores: Stores) -> str:
+    """Who the people are and what the tags say, in a few figures: the index is stale when they move."""
+    with stores.sessions() as session:
+        return f"{profiles.population_version(session)}|{tags.values_version(session, stores.warehouse)}"
+
+
+def audience_index(stores: Stores) -> TagIndex:
+    """The index, rebuilt from the tag store first if customers or tags changed since it was built.
+
+    It looks again after a write in this process (``stores.touch``) and every ``RECHECK_S`` (another
+    process may have written). While one thread rebuilds, the others answer from the index they hold.
+    """
+    index = _loaded(stores)
+    seen = stores.extras.get(SEEN_KEY)
+    now = perf_counter()
+    if isinstance(seen, tuple) and seen[0] == stores.generation and now - seen[1] < RECHECK_S:
+        return index
+    if not _rebuilding.acquire(blocking=not index.version):  # with nothing built yet, wait for it
+        return index
+    try:
+        stores.extras[SEEN_KEY] = (stores.generation, now)  # read first: a write from now on is seen later
+        version = index_version(stores)
+        index = _loaded(stores)
+        return index if index.version == version else reindex(stores, version)
+    finally:
+        _rebuilding.release()
 
 
 def install_index(stores: Stores, index: TagIndex) -> None:
@@ -285,10 +317,20 @@ def product_buyers(stores: Stores, sku: str | None = None, category: str | None 
     return to_bitmap(profiles.buyers(stores.warehouse, skus))
 
 
-def rebuild_index(stores: Stores, catalogue: dict[str, str], values: Any) -> TagIndex:
+def rebuild_index(
+    stores: Stores, catalogue: dict[str, str], values: Any, version: str | None = None
+) -> TagIndex:
     """A new index over every live customer from tag rows (``uid, tag, value, number, weight``)."""
+    version = index_version(stores) if version is None else version
     with stores.sessions() as session:
         universe = profiles.live_uids(session)
-    index = store.build_index(universe, catalogue, values)
+    index = store.build_index(universe, catalogue, values, version)
     install_index(stores, index)
     return index
+
+
+def reindex(stores: Stores, version: str | None = None) -> TagIndex:
+    """Rebuild the index from the tag store: every published tag, everyone's current values."""
+    with stores.sessions() as session:
+        value_types = tags.live_value_types(session)
+    return rebuild_index(stores, value_types, tags.current_values(stores.warehouse), version)

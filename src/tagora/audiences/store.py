@@ -46,10 +46,12 @@ def build_tag(value_type: str, values: pa.Table) -> Index:
     return ValueIndex.build(uids[keep], [labels[i] for i in keep])
 
 
-def build_index(universe: list[int] | np.ndarray, catalogue: dict[str, str], values: pa.Table) -> TagIndex:
+def build_index(
+    universe: list[int] | np.ndarray, catalogue: dict[str, str], values: pa.Table, version: str = ""
+) -> TagIndex:
     """``catalogue`` maps tag code -> value type (boolean | enum | number | weighted)."""
     people = np.asarray(universe, dtype=np.int64)
-    index = TagIndex(universe=to_bitmap(people))
+    index = TagIndex(universe=to_bitmap(people), version=version)
     values = values.select(list(ROWS.names)).cast(ROWS)
     values = values.filter(pc.is_in(values["uid"], pa.array(people)))  # merged records are nobody now
     if values.num_rows:
@@ -112,6 +114,7 @@ def save(index: TagIndex, path: Path) -> None:
     w = _Writer()
     manifest = {
         "format": FORMAT,
+        "version": index.version,
         "universe": w.bitmap(index.universe),
         "tags": {name: _entry(w, i) for name, i in index.tags.items()},
         "attributes": {name: _entry(w, i) for name, i in index.attributes.items()},
@@ -155,4 +158,5 @@ def load(path: Path) -> TagIndex:
         universe=bm(manifest["universe"]),
         tags={n: entry(e) for n, e in manifest["tags"].items()},
         attributes={n: entry(e) for n, e in manifest["attributes"].items()},
+        version=str(manifest.get("version", "")),
     )

@@ -43,6 +43,11 @@ class Stores:
     sessions: sessionmaker[Session]
     warehouse: BaseBackend
     extras: dict[str, object] = field(default_factory=dict)
+    generation: int = 0  # bumped by writes that make derived in-memory state (the audience index) stale
+
+    def touch(self) -> None:
+        """Say that customers or their tags changed, so caches built from them look again."""
+        self.generation += 1
 
     def close(self) -> None:
         self.warehouse.disconnect()

@@ -258,6 +258,8 @@ def resolve_profiles(
         for start in sorted(starts):
             if start not in done:
                 done |= _resolve_component(stores, warehouse, actor, start, rules, report)
+    if report.merged or report.separated:
+        stores.touch()
     return report
 
 

@@ -259,6 +259,14 @@ def live_uids(session: Session) -> list[int]:
     )
 
 
+def population_version(session: Session) -> str:
+    """Changes when people are added, merged or unmerged; cheap (indexed) at any size."""
+    top = session.scalar(select(func.max(Customer.uid)))
+    merged = Customer.merged_into.isnot(None)
+    n, into = session.execute(select(func.count(), func.sum(Customer.merged_into)).where(merged)).one()
+    return f"{top}:{n}:{into}"
+
+
 def skus_in_category(session: Session, category: str) -> list[str]:
     """Products whose category path is ``category`` or below it (``服装`` covers ``服装/女装``)."""
     rows = session.scalars(

@@ -102,7 +102,9 @@ def revise_tag(stores: StoresDep, actor: Reader, code: str, changes: TagRevision
 
 @router.post("/{code}/{verb}", response_model=TagPublic)
 def step(stores: StoresDep, actor: Reader, code: str, verb: Verb, body: Comment) -> TagPublic:
-    return logic.transition(stores.sessions, actor, code, verb, body.comment)
+    done = logic.transition(stores.sessions, actor, code, verb, body.comment)
+    stores.touch()  # publishing or retiring changes what the segment builder offers
+    return done
 
 
 @router.get("/{code}/values", response_model=list[TagValuePublic])

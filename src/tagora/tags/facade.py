@@ -1,8 +1,18 @@
 """What other areas may call: compute tags (all or some uids), read a customer's tags, the catalogue."""
 
 from tagora.tags.library import install_library
-from tagora.tags.queries import customer_tags, tag_history
+from tagora.tags.queries import current_values, customer_tags, live_value_types, tag_history, values_version
 from tagora.tags.runs import compute_tags
 from tagora.tags.schemas import TagPublic, TagValuePublic
 
-__all__ = ["TagPublic", "TagValuePublic", "compute_tags", "customer_tags", "install_library", "tag_history"]
+__all__ = [
+    "TagPublic",
+    "TagValuePublic",
+    "compute_tags",
+    "current_values",
+    "customer_tags",
+    "install_library",
+    "live_value_types",
+    "tag_history",
+    "values_version",
+]

@@ -330,6 +330,7 @@ def assign_tag(
         audit.record(session, actor.username, "tag.assign", "tag", code, customers=len(rows), comment=comment)
     if rows:
         write_values(stores.warehouse, code, rows, f"manual:{actor.username}")
+        stores.touch()
     return len(rows)
 
 

@@ -1,13 +1,16 @@
-"""Read queries over tag values: a customer's current tags and their history."""
+"""Read queries over tag values: a customer's current tags and their history, everyone's current values."""
 
 from __future__ import annotations
 
+import pyarrow as pa
 from ibis.backends import BaseBackend
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tagora.core.errors import not_found
 from tagora.profiles import facade as profiles
-from tagora.tags.models import CURRENT, HISTORY
+from tagora.tags import catalogue
+from tagora.tags.models import CURRENT, HISTORY, TagDefinition
 from tagora.tags.schemas import TagValuePublic
 
 
@@ -55,3 +58,21 @@ def resolve_customer(session: Session, key: str) -> int:
     if key.isdigit():
         return int(key)
     raise not_found("customer", key)
+
+
+def live_value_types(session: Session) -> dict[str, str]:
+    """Every published (or deprecated) tag's value type: what the segment builder offers."""
+    return {t.code: t.value_type for t in catalogue.live_tags(session)}
+
+
+def current_values(warehouse: BaseBackend) -> pa.Table:
+    """Everyone's current values: ``uid, tag, value, number, weight``."""
+    return warehouse.table(CURRENT).select("uid", "tag", "value", "number", "weight").to_pyarrow()
+
+
+def values_version(session: Session, warehouse: BaseBackend) -> str:
+    """Changes whenever a run, a manual or model write, or a lifecycle step changes what tags say."""
+    t = warehouse.table(CURRENT)
+    figures = t.aggregate(n=t.count(), last=t.computed_at.max()).to_pyarrow().to_pylist()[0]
+    edited = session.execute(select(func.count(), func.max(TagDefinition.updated_at))).one()
+    return f"{figures['n']}@{figures['last']}|{edited[0]}@{edited[1]}"

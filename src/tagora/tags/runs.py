@@ -81,7 +81,9 @@ def compute_tags(
             session, actor.username, "tag.compute", "tag_run", run_id,
             status=status, tags=len(drafts), customers=customers, as_of=day.isoformat(),
         )  # fmt: skip
-        return present_run(run)
+        done = present_run(run)
+    stores.touch()
+    return done
 
 
 def _execute(
