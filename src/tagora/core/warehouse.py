@@ -6,10 +6,13 @@ same definitions work on any Ibis backend.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import ibis
 import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
 import pyarrow as pa
 import sqlglot as sg
 from ibis.backends import BaseBackend
@@ -75,21 +78,47 @@ def remap_uids(con: BaseBackend, table: str, remap: dict[int, int]) -> None:
     update_from(con, table, pa.table(values), key="origin_uid")
 
 
+@contextmanager
+def scratch(con: BaseBackend, data: pa.Table) -> Iterator[ir.Table]:
+    """``data`` as an Ibis table for one step, unregistered afterwards.
+
+    Ibis keeps every memtable registered until the process exits, so a long streamed import that
+    makes some per chunk would hold every chunk's data; this lets each one go when its step is done.
+    """
+    table = ibis.memtable(data)
+    try:
+        yield table
+    finally:
+        with suppress(Exception):  # never registered (the step failed first) or already gone
+            _forget_memtable(con, table.op().name)
+
+
+def _forget_memtable(con: BaseBackend, name: str) -> None:
+    if con.name == "duckdb":
+        con.con.unregister(name)  # DuckDB registered it as a view, which a DROP TABLE would miss
+    elif (finalizer := con._make_memtable_finalizer(name)) is not None:
+        finalizer()
+
+
 def update_from(
-    con: BaseBackend, table: str, values: pa.Table, key: str, only_null: str | None = None
+    con: BaseBackend, table: str, values: pa.Table, key: str | Sequence[str], only_null: str | None = None
 ) -> None:
     """``UPDATE table SET <other columns> = values.<...> WHERE table.key = values.key`` in one statement.
+
+    ``key`` is one column or several (a composite key: every one must match).
 
     With ``only_null``, rows whose ``only_null`` column is already set are left alone. Names come from
     the caller's code; the values travel in a scratch table, never inside the SQL text.
     """
     if not values.num_rows:
         return
-    scratch = f"_update_{table}"
-    con.create_table(scratch, values, temp=True, overwrite=True)
-    target, source = sg.table(table, quoted=True), sg.table(scratch, quoted=True).as_("m")
-    condition: sg.exp.Expression = sg.column(key, table=table, quoted=True).eq(
-        sg.column(key, table="m", quoted=True)
+    scratch_name = f"_update_{table}"
+    with scratch(con, values) as data:
+        con.create_table(scratch_name, data, temp=True, overwrite=True)
+    target, source = sg.table(table, quoted=True), sg.table(scratch_name, quoted=True).as_("m")
+    keys = [key] if isinstance(key, str) else list(key)
+    condition: sg.exp.Expression = sg.exp.and_(
+        *(sg.column(k, table=table, quoted=True).eq(sg.column(k, table="m", quoted=True)) for k in keys)
     )
     if only_null is not None:
         condition = condition.and_(sg.column(only_null, table=table, quoted=True).is_(sg.exp.null()))
@@ -98,7 +127,7 @@ def update_from(
         expressions=[
             sg.exp.EQ(this=sg.column(c, quoted=True), expression=sg.column(c, table="m", quoted=True))
             for c in values.column_names
-            if c != key
+            if c not in keys
         ],
         from_=sg.exp.From(this=source),
         where=sg.exp.Where(this=condition),
@@ -107,4 +136,4 @@ def update_from(
     try:
         con.raw_sql(statement.sql(dialect))
     finally:
-        con.drop_table(scratch, force=True)
+        con.drop_table(scratch_name, force=True)

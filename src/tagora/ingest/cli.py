@@ -81,3 +81,6 @@ def dataset(
 import_app.command("customers")(files_cli.customers)
 import_app.command("products")(files_cli.products)
 import_app.command("vcard")(files_cli.vcard)
+import_app.command("orders")(files_cli.orders)
+import_app.command("events")(files_cli.events)
+import_app.command("interactions")(files_cli.interactions)

@@ -7,8 +7,6 @@ from time import perf_counter
 from typing import Any
 
 import ibis
-import pyarrow as pa
-import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
 from tagora.core import audit
@@ -16,7 +14,6 @@ from tagora.core.auth import Principal
 from tagora.core.db import transaction
 from tagora.core.errors import AppError
 from tagora.core.stores import Stores
-from tagora.identity import facade as identity
 from tagora.ingest import loading, reading
 from tagora.ingest.errors import IngestErrorCode
 from tagora.ingest.loading import Progress
@@ -30,9 +27,7 @@ from tagora.profiles.facade import (
     ORDERS,
     PURCHASE,
     add_interactions,
-    attribute_anonymous_events,
     customer_keys_to_uids,
-    key_uids,
     upsert_customers,
     upsert_products,
 )
@@ -62,7 +57,7 @@ def import_online_retail(
         steps("customers and products")
         uids = _upsert_reference_data(stores, actor, customer_rows, product_rows)
         report.customers, report.products = len(uids), len(product_rows)
-        people = _people(stores, actor, uids)
+        people = loading.people(stores, actor, uids)
 
         steps("order lines")
         line_rows = parser.lines(cleaned, loading.key_table(people))
@@ -96,13 +91,6 @@ def _upsert_reference_data(
         uids = upsert_customers(session, actor, customers, parser.SOURCE)
         upsert_products(session, actor, products, parser.SOURCE)
     return uids
-
-
-def _people(stores: Stores, actor: Principal, records: dict[str, int]) -> dict[str, tuple[int, int]]:
-    """Resolve the imported records into people; key -> (person uid, record uid) for the facts."""
-    identity.resolve_profiles(stores, actor, records.values())
-    with stores.sessions() as session:
-        return key_uids(session, list(records))
 
 
 def _insert_orders(stores: Stores, order_rows: ibis.Table, source: str) -> tuple[int, int, int]:
@@ -166,7 +154,7 @@ def import_dataset(
             records |= customer_keys_to_uids(session, _referenced_keys(raw))
             if "events" in raw:
                 _link_devices(session, raw["events"], records)
-        uids = loading.key_table(_people(stores, actor, records))
+        uids = loading.key_table(loading.people(stores, actor, records))
 
         steps("orders and events")
         if "order_lines" in raw:
@@ -181,7 +169,7 @@ def import_dataset(
                 stores.warehouse, "events", ok, ["event_id"], None, EVENTS
             )
             report.events = new_events.num_rows
-            _stitch_anonymous(stores, new_events)
+            loading.stitch_anonymous(stores, new_events)
         if "interactions" in raw:
             parsed["interactions"] = dataset.interactions(raw["interactions"], uids)
             report.interactions = _load_interactions(stores, actor, parsed["interactions"])
@@ -209,7 +197,6 @@ def _latest_per_key(table: ibis.Table, key: str) -> list[dict[str, Any]]:
 
 
 def _link_devices(session: Session, events: ibis.Table, records: dict[str, int]) -> None:
-    """An event with both a customer key and an anonymous id ties that device to the customer."""
     key, anonymous = dataset.text(events.customer_key), dataset.text(events.anonymous_id)
     pairs = (
         events.select(k=key, a=anonymous)
@@ -217,21 +204,8 @@ def _link_devices(session: Session, events: ibis.Table, records: dict[str, int])
         .distinct()
         .to_pyarrow()
     )
-    links = [
-        (records[k], "anonymous_id", a)
-        for k, a in zip(pairs["k"].to_pylist(), pairs["a"].to_pylist(), strict=True)
-        if k in records
-    ]
-    identity.link_identities(session, links, dataset.SOURCE)
-
-
-def _stitch_anonymous(stores: Stores, events: pa.Table) -> None:
-    """Give anonymous-only events (these and earlier ones) to the person their device identified as."""
-    anonymous = events.filter(pc.is_null(events["origin_uid"]))["anonymous_id"].drop_null().unique()
-    if len(anonymous):
-        with stores.sessions() as session:
-            people = identity.people_for(session, "anonymous_id", anonymous.to_pylist())
-        attribute_anonymous_events(stores.warehouse, people)
+    found = zip(pairs["k"].to_pylist(), pairs["a"].to_pylist(), strict=True)
+    loading.link_devices(session, found, records, dataset.SOURCE)
 
 
 def _referenced_keys(raw: dict[str, ibis.Table]) -> list[str]:

@@ -62,3 +62,64 @@ def test_a_million_row_csv_imports_in_chunks_with_bounded_memory(tmp_path: Path)
     assert report["created"] == ROWS and report["chunks_committed"] == 21
     # Holding the file's rows as Python objects would take well over 1 GB; a 50,000-row chunk far less.
     assert result["grew_mb"] < 400, result["grew_mb"]
+
+
+ORDER_LINES = 300_000
+ORDERS_CHILD = """
+import json, resource, sys
+from pathlib import Path
+from tagora.core.auth import CLI_OPERATOR
+from tagora.core.stores import open_stores
+from tagora.ingest.files.logic import import_customers_file, import_orders_file
+from tagora.settings import Settings
+
+stores = open_stores(Settings(env="test", home=Path(sys.argv[3]), secret_key="test-secret-key-0123456789"))
+import_customers_file(stores, CLI_OPERATOR, sys.argv[2])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+report = import_orders_file(stores, CLI_OPERATOR, sys.argv[1])
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+orders = stores.warehouse.table("orders")
+amount = float(orders.amount.sum().to_pyarrow().as_py())
+stores.close()
+out = {"report": report.model_dump(mode="json"), "grew_mb": (after - before) / 1024, "amount": amount}
+print(json.dumps(out))
+"""
+
+
+def write_order_lines(path: Path, customers: Path, rows: int) -> None:
+    with customers.open("w", encoding="utf-8") as f:
+        f.write("customer_key\n")
+        f.writelines(f"C{i:05d}\n" for i in range(1000))
+    with path.open("w", encoding="utf-8") as f:
+        f.write("order_id,customer_key,ordered_at,sku,quantity,unit_price,channel\n")
+        for i in range(rows):
+            quantity = -1 if i % 50 == 0 else 1 + i % 3
+            f.write(f"O{i // 3:07d},C{(i // 3) % 1000:05d},2024-03-01 10:{i % 60:02d},SKU{i % 977},")
+            f.write(f"{quantity},12.50,web\n")
+
+
+@pytest.mark.slow
+def test_a_large_order_lines_csv_imports_in_chunks_with_bounded_memory(tmp_path: Path) -> None:
+    path, customers = tmp_path / "order_lines.csv", tmp_path / "customers.csv"
+    write_order_lines(path, customers, ORDER_LINES)
+    child = subprocess.run(
+        [sys.executable, "-c", ORDERS_CHILD, str(path), str(customers), str(tmp_path / "home")],
+        capture_output=True,
+        text=True,
+        timeout=400,
+        check=False,
+    )
+    assert child.returncode == 0, child.stderr
+    result = json.loads(child.stdout.strip().splitlines()[-1])
+    report = result["report"]
+    assert (report["rows_read"], report["rows_loaded"], report["rows_rejected"]) == (
+        ORDER_LINES,
+        ORDER_LINES,
+        0,
+    )
+    assert report["records_written"] == ORDER_LINES and report["chunks_committed"] == 6
+    # 100,000 orders, a cancellation beside the purchase where a -1 line falls
+    assert report["orders_created"] == 100_000 + ORDER_LINES // 50
+    expected = sum((-1 if i % 50 == 0 else 1 + i % 3) * 12.5 for i in range(ORDER_LINES))
+    assert result["amount"] == pytest.approx(expected)
+    assert result["grew_mb"] < 400, result["grew_mb"]

@@ -13,8 +13,11 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from tagora.core.errors import AppError
+from tagora.ingest.files import normalize
 from tagora.ingest.files.errors import FileImportErrorCode
 from tagora.ingest.files.formats import RawRow, Rows
+from tagora.ingest.files.kinds import RowKey
+from tagora.ingest.files.numbering import LineNumbers
 from tagora.ingest.files.rows import RowContext
 from tagora.ingest.files.schemas import RowError
 from tagora.privacy.facade import neutralize_cell
@@ -22,54 +25,105 @@ from tagora.privacy.facade import neutralize_cell
 Project = Callable[[dict[str, Any]], dict[str, Any]]
 
 
+Valid = list[tuple[int, dict[str, Any]]]  # (row number, normalized row)
+Screen = Callable[[Valid], list[RowError]]
+
+
 @dataclass
 class Batch:
     rows_read: int = 0
-    good: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> last row with that key
+    good: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> the row that wins for that key
     accepted: int = 0
     duplicate_keys: list[str] = field(default_factory=list)  # keys seen earlier in this chunk
     errors: list[RowError] = field(default_factory=list)
     rejected_rows: int = 0
 
 
+@dataclass
 class Validator:
-    def __init__(self, model: type[BaseModel], key: str, project: Project, context: RowContext) -> None:
-        self.model, self.key, self.project, self.context = model, key, project, context
+    """Validates a chunk's rows with ``model``; dedupes them by ``key``.
 
-    def row(self, raw: RawRow) -> tuple[dict[str, Any] | None, list[RowError]]:
+    ``keep_first``: facts keep the first row with a key (records: the last). ``numbered``: rows get a
+    ``line_no`` within their value of this field, in file order. ``screen``: a check against the store
+    (e.g. unknown customers) that returns errors for the rows it rejects.
+    """
+
+    model: type[BaseModel]
+    key: RowKey
+    project: Project
+    context: RowContext
+    keep_first: bool = False
+    numbered: str | None = None
+    screen: Screen | None = None
+
+    def row(
+        self, raw: RawRow, values: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any] | None, list[RowError]]:
         if raw.problem is not None:
             p = raw.problem
             return None, [RowError(row=raw.row, field=p.field, reason=p.reason, message=p.message)]
-        values = self.project(raw.values)
+        values = self.project(raw.values) if values is None else values
         try:
             return self.model.model_validate(values, context=self.context).model_dump(), []
         except ValidationError as exc:
             return None, [_row_error(raw.row, e) for e in exc.errors(include_url=False)]
 
     def batches(self, rows: Rows, size: int) -> Iterator[Batch]:
+        numbers = LineNumbers() if self.numbered else None
         while True:
             chunk = list(islice(rows, size))
             if not chunk:
                 return
+            projected = [None if raw.problem else self.project(raw.values) for raw in chunk]
+            if numbers is not None:
+                self._number(numbers, projected)
             batch = Batch(rows_read=len(chunk))
-            for raw in chunk:
-                row, errors = self.row(raw)
+            valid: Valid = []
+            for raw, values in zip(chunk, projected, strict=True):
+                row, errors = self.row(raw, values)
                 if row is None:
                     batch.errors += errors
                     batch.rejected_rows += 1
-                    continue
-                batch.accepted += 1
-                key = row[self.key]
-                if key in batch.good:
-                    batch.duplicate_keys.append(key)
-                    del batch.good[key]  # re-insert so the dict keeps file order of the winning rows
-                batch.good[key] = row
-            del chunk  # only the normalized rows stay in memory while the chunk is written
+                else:
+                    valid.append((raw.row, row))
+            del chunk, projected  # only the normalized rows stay in memory while the chunk is written
+            if self.screen is not None and valid:
+                valid = self._screened(batch, valid)
+            self._dedupe(batch, valid)
             yield batch
+
+    def _number(self, numbers: LineNumbers, projected: list[dict[str, Any] | None]) -> None:
+        assert self.numbered is not None
+        ids = [normalize.text(v.get(self.numbered)) if v is not None else None for v in projected]
+        for values, n in zip(projected, numbers.assign(ids), strict=True):
+            if values is not None:
+                values["line_no"] = n
+
+    def _screened(self, batch: Batch, valid: Valid) -> Valid:
+        assert self.screen is not None
+        errors = self.screen(valid)
+        if not errors:
+            return valid
+        rejected = {e.row for e in errors}
+        batch.errors = sorted(batch.errors + errors, key=lambda e: e.row)
+        batch.rejected_rows += len(rejected)
+        return [(n, row) for n, row in valid if n not in rejected]
+
+    def _dedupe(self, batch: Batch, valid: Valid) -> None:
+        for _, row in valid:
+            batch.accepted += 1
+            key = self.key(row)
+            if key in batch.good:
+                batch.duplicate_keys.append(key)
+                if self.keep_first:
+                    continue
+                del batch.good[key]  # re-insert so the dict keeps file order of the winning rows
+            batch.good[key] = row
 
 
 def _row_error(row: int, error: Any) -> RowError:
-    loc = error.get("loc") or ("_row",)
+    # a check across fields names its field in the error's context
+    loc = error.get("loc") or ((error.get("ctx") or {}).get("field") or "_row",)
     missing = error["type"] == "missing"
     value = None if missing else error.get("input")
     message = "a value is required" if missing else error["msg"]

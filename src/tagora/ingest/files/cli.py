@@ -1,4 +1,5 @@
-"""``tagora import customers|products FILE --mapping M.yaml`` and ``tagora import vcard FILE.vcf``."""
+"""``tagora import customers|products|orders|events|interactions FILE --mapping M.yaml`` and
+``tagora import vcard FILE.vcf``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import typer
 from tagora.core.auth import CLI_OPERATOR
 from tagora.core.cli_support import cli_stores, console, print_json, print_table
 from tagora.ingest.files import logic
+from tagora.ingest.files.kinds import FACTS
 from tagora.ingest.files.schemas import FileImportOptions, FileImportReport
 
 File = Annotated[Path, typer.Argument(help="CSV, Excel (.xlsx), JSON Lines (.jsonl) or Parquet file.")]
@@ -35,6 +37,13 @@ Source = Annotated[
     ),
 ]
 
+CreateCustomers = Annotated[
+    bool,
+    typer.Option(
+        "--create-customers", help="Create a bare customer for an unknown customer_key instead of rejecting."
+    ),
+]
+
 
 def _options(
     mapping: Path | None,
@@ -43,6 +52,7 @@ def _options(
     errors: Path | None,
     region: str,
     source: str | None,
+    create_customers: bool = False,
 ) -> FileImportOptions:
     return FileImportOptions(
         mapping=mapping,
@@ -51,6 +61,7 @@ def _options(
         errors_path=errors,
         default_region=region.upper(),
         source_system=source,
+        create_customers=create_customers,
     )
 
 
@@ -70,6 +81,8 @@ def summarize(report: FileImportReport) -> None:
         )
     if report.mode == "preview":
         print_table("preview (nothing written)", report.preview)
+    elif report.written and report.kind in FACTS:
+        _summarize_facts(report)
     elif report.written:
         what = f"{report.created:,} new, {report.updated:,} updated" if report.kind == "customers" else ""
         console.print(f"  wrote {report.records_written:,} {report.kind} {what}".rstrip())
@@ -82,6 +95,17 @@ def summarize(report: FileImportReport) -> None:
         console.print("  [red]nothing written[/red]: rows were rejected and --all-or-nothing was given")
     if report.errors_file:
         console.print(f"  rejected rows: {report.errors_file}")
+
+
+def _summarize_facts(report: FileImportReport) -> None:
+    what = {"orders": "order lines", "events": "events", "interactions": "interactions"}[report.kind]
+    console.print(
+        f"  stored {report.records_written:,} new {what}, {report.skipped_existing:,} already present"
+    )
+    if report.kind == "orders":
+        console.print(f"  orders: {report.orders_created:,} new, {report.orders_updated:,} updated")
+    if report.customers_created:
+        console.print(f"  created {report.customers_created:,} bare customers for unknown keys")
 
 
 @contextmanager
@@ -149,3 +173,67 @@ def vcard(
     with cli_stores() as stores, _status() as progress:
         report = logic.import_vcard(stores, CLI_OPERATOR, path, options, progress)
     _finish(report, json)
+
+
+def _facts(
+    kind: str,
+    path: Path,
+    options: FileImportOptions,
+    json: bool,
+) -> None:
+    verbs = {
+        "orders": logic.import_orders_file,
+        "events": logic.import_events_file,
+        "interactions": logic.import_interactions_file,
+    }
+    with cli_stores() as stores, _status() as progress:
+        report = verbs[kind](stores, CLI_OPERATOR, path, options, progress)
+    _finish(report, json)
+
+
+def orders(
+    path: File,
+    mapping: MappingOpt = None,
+    preview: Preview = False,
+    all_or_nothing: AllOrNothing = False,
+    errors: ErrorsOpt = None,
+    default_region: Region = "CN",
+    source: Source = None,
+    create_customers: CreateCustomers = False,
+    json: Json = False,
+) -> None:
+    """Import order lines (order_id, customer_key, ordered_at, sku, quantity, unit_price, ...); idempotent."""
+    options = _options(mapping, preview, all_or_nothing, errors, default_region, source, create_customers)
+    _facts("orders", path, options, json)
+
+
+def events(
+    path: File,
+    mapping: MappingOpt = None,
+    preview: Preview = False,
+    all_or_nothing: AllOrNothing = False,
+    errors: ErrorsOpt = None,
+    default_region: Region = "CN",
+    source: Source = None,
+    create_customers: CreateCustomers = False,
+    json: Json = False,
+) -> None:
+    """Import behaviour events (event, occurred_at, customer_key and/or anonymous_id, ...); idempotent."""
+    options = _options(mapping, preview, all_or_nothing, errors, default_region, source, create_customers)
+    _facts("events", path, options, json)
+
+
+def interactions(
+    path: File,
+    mapping: MappingOpt = None,
+    preview: Preview = False,
+    all_or_nothing: AllOrNothing = False,
+    errors: ErrorsOpt = None,
+    default_region: Region = "CN",
+    source: Source = None,
+    create_customers: CreateCustomers = False,
+    json: Json = False,
+) -> None:
+    """Import CRM interactions (customer_key, kind, body, author, occurred_at); idempotent."""
+    options = _options(mapping, preview, all_or_nothing, errors, default_region, source, create_customers)
+    _facts("interactions", path, options, json)

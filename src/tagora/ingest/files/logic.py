@@ -1,4 +1,5 @@
-"""Write verbs for file imports: ``import_customers_file``, ``import_products_file``, ``import_vcard``.
+"""Write verbs for file imports: customers, products, vCard address books, order lines, events and
+interactions (``import_<kind>_file``).
 
 Rows stream through in chunks. By default each chunk is validated and written in its own
 transaction (a chunk is never half written). With ``all_or_nothing`` the whole file is validated
@@ -14,6 +15,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
+import duckdb
 import phonenumbers
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -24,14 +26,16 @@ from tagora.core.db import transaction
 from tagora.core.errors import AppError
 from tagora.core.stores import Stores
 from tagora.identity import facade as identity
-from tagora.ingest.files import formats, mapping, vcard
+from tagora.ingest.files import facts, formats, mapping, vcard
 from tagora.ingest.files.batches import Batch, ErrorCsv, SeenKeys, Validator
 from tagora.ingest.files.errors import FileImportErrorCode
-from tagora.ingest.files.rows import KEYS, MODELS
+from tagora.ingest.files.kinds import FACTS, MODELS, ROW_KEYS
 from tagora.ingest.files.schemas import SAMPLE, FileImportOptions, FileImportReport
 from tagora.ingest.loading import Progress
 from tagora.profiles.facade import customer_keys_to_uids, upsert_customers, upsert_products
 
+# The warehouse is DuckDB by default; Ibis lets its errors through as the driver's own.
+WAREHOUSE_ERRORS = (SQLAlchemyError, duckdb.Error)
 Opener = Callable[[], AbstractContextManager[tuple[list[str], formats.Rows]]]
 
 
@@ -55,6 +59,39 @@ def import_products_file(
 ) -> FileImportReport:
     """Import products from CSV, Excel, JSON Lines or Parquet through a column mapping."""
     return _import_table(stores, actor, "products", Path(path), options or FileImportOptions(), progress)
+
+
+def import_orders_file(
+    stores: Stores,
+    actor: Principal,
+    path: str | Path,
+    options: FileImportOptions | None = None,
+    progress: Progress | None = None,
+) -> FileImportReport:
+    """Import order lines (and the orders they make up); importing the same file again changes nothing."""
+    return _import_table(stores, actor, "orders", Path(path), options or FileImportOptions(), progress)
+
+
+def import_events_file(
+    stores: Stores,
+    actor: Principal,
+    path: str | Path,
+    options: FileImportOptions | None = None,
+    progress: Progress | None = None,
+) -> FileImportReport:
+    """Import behaviour events, keyed by event_id (generated from the content when the file has none)."""
+    return _import_table(stores, actor, "events", Path(path), options or FileImportOptions(), progress)
+
+
+def import_interactions_file(
+    stores: Stores,
+    actor: Principal,
+    path: str | Path,
+    options: FileImportOptions | None = None,
+    progress: Progress | None = None,
+) -> FileImportReport:
+    """Import CRM interactions (notes, calls, visits ...) logged against customers."""
+    return _import_table(stores, actor, "interactions", Path(path), options or FileImportOptions(), progress)
 
 
 def import_vcard(
@@ -145,7 +182,13 @@ def _run(
     started = perf_counter()
     kind = report.kind
     validator = Validator(
-        MODELS[kind], KEYS[kind], mapping.projector(fields), fields.context(options.default_region)
+        MODELS[kind],
+        ROW_KEYS[kind],
+        mapping.projector(fields),
+        fields.context(options.default_region),
+        keep_first=kind in FACTS,
+        numbered="order_id" if kind == "orders" and "line_no" not in fields.fields else None,
+        screen=facts.screen(stores, options) if kind in FACTS else None,
     )
     report.errors_file = str(options.errors_path) if options.errors_path else None
     write_now = not options.preview and not options.all_or_nothing
@@ -156,10 +199,10 @@ def _run(
             _tally(report, batch, options.preview)
             errors.write(batch.errors)
             if write_now:
-                _write_chunk(stores, actor, report, batch)
+                _write_chunk(stores, actor, report, batch, options)
             _tell(progress, report)
     if options.all_or_nothing and not options.preview and report.rows_rejected == 0:
-        _write_all(stores, actor, report, opener, validator, options.chunk_size)
+        _write_all(stores, actor, report, opener, validator, options)
     refused = options.all_or_nothing and report.rows_rejected > 0
     report.written = not options.preview and not refused
     report.rows_loaded = report.rows_valid if report.written else 0
@@ -177,7 +220,11 @@ def _validated(opener: Opener, validator: Validator, size: int) -> Iterator[Batc
     seen = SeenKeys()
     with opener() as (_header, rows):
         for batch in validator.batches(rows, size):
-            batch.duplicate_keys += seen.repeated(list(batch.good))
+            again = seen.repeated(list(batch.good))
+            batch.duplicate_keys += again
+            if validator.keep_first:  # a fact an earlier chunk had: that first row wins
+                for key in again:
+                    del batch.good[key]
             yield batch
 
 
@@ -220,8 +267,16 @@ def _resolve(stores: Stores, actor: Principal, report: FileImportReport, records
         report.identity_conflicts += resolved.conflicts
 
 
-def _write_chunk(stores: Stores, actor: Principal, report: FileImportReport, batch: Batch) -> None:
+def _write_chunk(
+    stores: Stores, actor: Principal, report: FileImportReport, batch: Batch, options: FileImportOptions
+) -> None:
     if not batch.good:
+        return
+    if report.kind in FACTS:
+        try:
+            facts.FactWriter(stores, actor, report, options).chunk(batch)
+        except WAREHOUSE_ERRORS as exc:
+            raise _write_failed(report, exc) from exc
         return
     try:
         with transaction(stores.sessions) as session:
@@ -238,21 +293,23 @@ def _write_all(
     report: FileImportReport,
     opener: Opener,
     validator: Validator,
-    size: int,
+    options: FileImportOptions,
 ) -> None:
-    """Second pass of an all-or-nothing import: the file is known to be clean; one transaction."""
+    """Second pass of an all-or-nothing import: the file is known to be clean; one transaction (for
+    facts in the warehouse: chunk by chunk, see ``facts.FactWriter.all``)."""
+    size = options.chunk_size
+    if report.kind in FACTS:
+        writer = facts.FactWriter(stores, actor, report, options)
+        try:
+            writer.all(_unchanged(report, _validated(opener, validator, size)))
+        except WAREHOUSE_ERRORS as exc:
+            raise _write_failed(report, exc, all_or_nothing=report.kind == "interactions") from exc
+        return
     written = FileImportReport.model_validate(report.model_dump())
     records: list[int] = []
     try:
         with transaction(stores.sessions) as session:
-            for batch in _validated(opener, validator, size):
-                if batch.rejected_rows:  # the file changed between the passes
-                    raise AppError(
-                        FileImportErrorCode.REJECTED_ROWS,
-                        f"{report.path} changed while importing; nothing was written",
-                        400,
-                        {"file": report.path},
-                    )
+            for batch in _unchanged(report, _validated(opener, validator, size)):
                 records += _upsert(session, actor, written, batch)
                 written.chunks_committed += 1
     except SQLAlchemyError as exc:
@@ -260,6 +317,18 @@ def _write_all(
     _resolve(stores, actor, report, records)
     report.created, report.updated = written.created, written.updated
     report.records_written, report.chunks_committed = written.records_written, written.chunks_committed
+
+
+def _unchanged(report: FileImportReport, batches: Iterator[Batch]) -> Iterator[Batch]:
+    for batch in batches:
+        if batch.rejected_rows:  # the file (or the store) changed between the passes
+            raise AppError(
+                FileImportErrorCode.REJECTED_ROWS,
+                f"{report.path} changed while importing; nothing more was written",
+                400,
+                {"file": report.path},
+            )
+        yield batch
 
 
 def _write_failed(report: FileImportReport, exc: Exception, all_or_nothing: bool = False) -> AppError:

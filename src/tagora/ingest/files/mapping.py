@@ -22,7 +22,9 @@ from tagora.core.errors import AppError
 from tagora.ingest.errors import IngestErrorCode
 from tagora.ingest.files import normalize
 from tagora.ingest.files.errors import FileImportErrorCode
-from tagora.ingest.files.rows import FIELDS, KEYS, RowContext
+from tagora.ingest.files.fact_rows import PROPERTY_PREFIX
+from tagora.ingest.files.kinds import FIELDS, REQUIRED
+from tagora.ingest.files.rows import RowContext
 
 
 class FieldMap(BaseModel):
@@ -93,7 +95,7 @@ def load_mapping(path: Path, kind: str) -> Mapping:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise _bad_mapping(path, f"{where}: {first['msg']}", field=where) from exc
-    unknown = [f for f in mapping.fields if f not in FIELDS[kind]]
+    unknown = [f for f in mapping.fields if not known_field(kind, f)]
     if unknown:
         raise _bad_mapping(
             path,
@@ -103,26 +105,43 @@ def load_mapping(path: Path, kind: str) -> Mapping:
     return mapping
 
 
+def known_field(kind: str, target: str) -> bool:
+    if kind == "events" and target.startswith(PROPERTY_PREFIX):
+        return len(target) > len(PROPERTY_PREFIX)
+    return target in FIELDS[kind]
+
+
 def _plain(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.strip().lower())
 
 
 def auto_mapping(kind: str, header: Sequence[str]) -> Mapping:
-    """Columns named like the target fields (any case, spaces or dashes for underscores) map themselves."""
+    """Columns named like the target fields (any case, spaces or dashes for underscores) map themselves.
+
+    For events, every other column is an event property (``properties.<column>``).
+    """
     by_plain = {_plain(h): h for h in header}
-    return Mapping(fields={f: FieldMap(column=by_plain[f]) for f in FIELDS[kind] if f in by_plain})
+    fields = {f: FieldMap(column=by_plain[f]) for f in FIELDS[kind] if f in by_plain}
+    if kind == "events":
+        used = {m.column for m in fields.values()}
+        fields |= {PROPERTY_PREFIX + h: FieldMap(column=h) for h in header if h not in used and h.strip()}
+    return Mapping(fields=fields)
 
 
 def check_columns(mapping: Mapping, kind: str, header: Sequence[str], source: Path) -> None:
-    """Every mapped column exists in the file and the key field is mapped."""
-    key = KEYS[kind]
-    if key not in mapping.fields:
-        raise AppError(
-            IngestErrorCode.MISSING_COLUMN,
-            f"{source.name}: no column for the key field {key!r} (map it, or name a column {key!r})",
-            400,
-            {"file": str(source), "field": key},
-        )
+    """Every mapped column exists in the file and every required field is mapped."""
+    required = list(REQUIRED[kind])
+    if kind == "events" and "anonymous_id" not in mapping.fields:
+        required.append("customer_key")  # or anonymous_id: one of the two names the person
+    for field in required:
+        if field not in mapping.fields:
+            raise AppError(
+                IngestErrorCode.MISSING_COLUMN,
+                f"{source.name}: no column for the {kind} field {field!r} "
+                f"(map it, or name a column {field!r})",
+                400,
+                {"file": str(source), "field": field},
+            )
     present = set(header)
     for target, spec in mapping.fields.items():
         if spec.column not in present:

@@ -1,5 +1,7 @@
 """Pydantic models of one imported customer or product row; validation normalizes every field.
 
+Order lines, events and interactions are in ``fact_rows``; ``kinds`` lists every kind.
+
 Validators read per-field options (date format, time zone) and the default phone region from the
 validation context, a ``RowContext``.
 """
@@ -25,11 +27,11 @@ class RowContext:
     zones: dict[str, str] = field(default_factory=dict)
 
 
-def _context(info: ValidationInfo) -> RowContext:
+def context_of(info: ValidationInfo) -> RowContext:
     return info.context if isinstance(info.context, RowContext) else RowContext()
 
 
-def _required(value: Any) -> str:
+def required_text(value: Any) -> str:
     out = normalize.text(value)
     if out is None:
         raise PydanticCustomError("missing_value", "a value is required")
@@ -55,7 +57,7 @@ class CustomerRow(BaseModel):
     @field_validator("customer_key", mode="before")
     @classmethod
     def _key(cls, value: Any) -> str:
-        key = _required(value)
+        key = required_text(value)
         if len(key) > 128:
             raise PydanticCustomError("too_long", "longer than 128 characters")
         return key
@@ -73,7 +75,7 @@ class CustomerRow(BaseModel):
     @field_validator("phone", mode="before")
     @classmethod
     def _phone(cls, value: Any, info: ValidationInfo) -> str | None:
-        return normalize.phone(value, _context(info).region)
+        return normalize.phone(value, context_of(info).region)
 
     @field_validator("email", mode="before")
     @classmethod
@@ -98,12 +100,12 @@ class CustomerRow(BaseModel):
     @field_validator("birthday", mode="before")
     @classmethod
     def _birthday(cls, value: Any, info: ValidationInfo) -> date | None:
-        return normalize.day(value, _context(info).formats.get("birthday"))
+        return normalize.day(value, context_of(info).formats.get("birthday"))
 
     @field_validator("registered_at", mode="before")
     @classmethod
     def _registered_at(cls, value: Any, info: ValidationInfo) -> datetime | None:
-        ctx = _context(info)
+        ctx = context_of(info)
         tz = ctx.zones.get("registered_at", ctx.timezone)
         return normalize.timestamp(value, ctx.formats.get("registered_at"), tz)
 
@@ -122,7 +124,7 @@ class ProductRow(BaseModel):
     @field_validator("sku", mode="before")
     @classmethod
     def _sku(cls, value: Any) -> str:
-        sku = _required(value)
+        sku = required_text(value)
         if len(sku) > 64:
             raise PydanticCustomError("too_long", "longer than 64 characters")
         return sku
@@ -130,12 +132,12 @@ class ProductRow(BaseModel):
     @field_validator("name", mode="before")
     @classmethod
     def _name(cls, value: Any) -> str:
-        return _required(value)
+        return required_text(value)
 
     @field_validator("category_path", mode="before")
     @classmethod
     def _category(cls, value: Any) -> str:
-        return _required(normalize.category_path(value))
+        return required_text(normalize.category_path(value))
 
     @field_validator("brand", mode="before")
     @classmethod
@@ -146,8 +148,3 @@ class ProductRow(BaseModel):
     @classmethod
     def _price(cls, value: Any) -> Decimal | None:
         return normalize.price(value)
-
-
-MODELS: dict[str, type[BaseModel]] = {"customers": CustomerRow, "products": ProductRow}
-KEYS = {"customers": "customer_key", "products": "sku"}
-FIELDS = {kind: tuple(model.model_fields) for kind, model in MODELS.items()}

@@ -21,7 +21,7 @@ class RowError(BaseModel):
 
 class FileImportReport(BaseModel):
     source: str
-    kind: str  # customers | products
+    kind: str  # customers | products | orders | events | interactions
     format: str  # csv | excel | jsonl | parquet | vcard
     source_system: str = ""
     default_region: str = "CN"
@@ -36,7 +36,11 @@ class FileImportReport(BaseModel):
     duplicate_keys: list[str] = Field(default_factory=list)
     created: int = 0  # customers that were new to the store (customers only)
     updated: int = 0  # customers already in the store, completed by the file (customers only)
-    records_written: int = 0
+    records_written: int = 0  # records upserted, or new facts (order lines, events, interactions) stored
+    skipped_existing: int = 0  # facts the store already held (a re-import, or a key stored before)
+    orders_created: int = 0  # orders (one per order id and kind) new to the warehouse
+    orders_updated: int = 0  # stored orders that gained lines from this file
+    customers_created: int = 0  # bare customers made for unknown keys (--create-customers)
     merged: int = 0  # customer records identity resolution joined to another person (shared phone/email)
     identity_conflicts: int = (
         0  # shared identities the rules kept from merging (see `tagora identity conflicts`)
@@ -60,3 +64,5 @@ class FileImportOptions:
     # The system the file comes from (e.g. "crm", "shop"); its keys are that system's user ids, and two
     # keys of one system are never merged into one person. Default: "file:<format>".
     source_system: str | None = None
+    # Facts naming an unknown customer_key create a bare customer instead of being rejected.
+    create_customers: bool = False
