@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from datetime import date
 from pathlib import Path
 from time import perf_counter
 from typing import Any
 
+from ibis.backends import BaseBackend
 from pyroaring import BitMap
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,10 +27,12 @@ from tagora.core.clock import utcnow
 from tagora.core.db import transaction, upsert
 from tagora.core.errors import AppError, CoreErrorCode, not_found
 from tagora.core.stores import Stores
+from tagora.core.warehouse import thread_connection
 from tagora.privacy.facade import neutralize_cell
 from tagora.profiles import facade as profiles
 from tagora.tags import facade as tags
 
+log = logging.getLogger(__name__)
 INDEX_KEY = "audience_index"
 SEEN_KEY = "audience_index_checked"  # (stores.generation, perf_counter()) of the last freshness check
 RECHECK_S = 30.0
@@ -55,32 +59,54 @@ def _loaded(stores: Stores) -> TagIndex:
     return index
 
 
-def index_version(stores: Stores) -> str:
+def index_version(stores: Stores, warehouse: BaseBackend | None = None) -> str:
     """Who the people are and what the tags say, in a few figures: the index is stale when they move."""
     with stores.sessions() as session:
-        return f"{profiles.population_version(session)}|{tags.values_version(session, stores.warehouse)}"
+        tag_figures = tags.values_version(session, warehouse or stores.warehouse)
+        return f"{profiles.population_version(session)}|{tag_figures}"
 
 
 def audience_index(stores: Stores) -> TagIndex:
-    """The index, rebuilt from the tag store first if customers or tags changed since it was built.
+    """The index, fresh: rebuilt from the tag store if customers or tags changed since it was built.
 
-    It looks again after a write in this process (``stores.touch``) and every ``RECHECK_S`` (another
-    process may have written). While one thread rebuilds, the others answer from the index they hold.
+    After a write in this process that says so (``stores.touch``: a tag run, a manual tag, a merge) the
+    next caller rebuilds it and waits. Every ``RECHECK_S`` it also looks for quieter changes (real-time
+    tags, another process) and then rebuilds in the background, answering from the index it holds.
     """
     index = _loaded(stores)
     seen = stores.extras.get(SEEN_KEY)
-    now = perf_counter()
-    if isinstance(seen, tuple) and seen[0] == stores.generation and now - seen[1] < RECHECK_S:
+    generation, checked_at = seen if isinstance(seen, tuple) else (None, float("-inf"))
+    touched = generation != stores.generation
+    if not touched and perf_counter() - checked_at < RECHECK_S:
         return index
-    if not _rebuilding.acquire(blocking=not index.version):  # with nothing built yet, wait for it
-        return index
+    if touched or not index.version:
+        return _refresh(stores, wait=True)
+    threading.Thread(target=_refresh_in_background, args=(stores,), daemon=True).start()
+    stores.extras[SEEN_KEY] = (stores.generation, perf_counter())
+    return index
+
+
+def _refresh(stores: Stores, wait: bool, warehouse: BaseBackend | None = None) -> TagIndex:
+    if not _rebuilding.acquire(blocking=wait):  # someone else is rebuilding: keep the one we have
+        return _loaded(stores)
     try:
-        stores.extras[SEEN_KEY] = (stores.generation, now)  # read first: a write from now on is seen later
-        version = index_version(stores)
+        stores.extras[SEEN_KEY] = (stores.generation, perf_counter())  # a write from now on is seen later
+        version = index_version(stores, warehouse)
         index = _loaded(stores)
-        return index if index.version == version else reindex(stores, version)
+        return index if index.version == version else reindex(stores, version, warehouse)
     finally:
         _rebuilding.release()
+
+
+def _refresh_in_background(stores: Stores) -> None:
+    warehouse = thread_connection(stores.warehouse)
+    try:
+        _refresh(stores, wait=False, warehouse=warehouse)
+    except Exception:  # the next check tries again; requests keep the index they have
+        log.exception("audiences: rebuilding the index failed")
+    finally:
+        if warehouse is not stores.warehouse:
+            warehouse.disconnect()
 
 
 def install_index(stores: Stores, index: TagIndex) -> None:
@@ -329,8 +355,9 @@ def rebuild_index(
     return index
 
 
-def reindex(stores: Stores, version: str | None = None) -> TagIndex:
+def reindex(stores: Stores, version: str | None = None, warehouse: BaseBackend | None = None) -> TagIndex:
     """Rebuild the index from the tag store: every published tag, everyone's current values."""
     with stores.sessions() as session:
         value_types = tags.live_value_types(session)
-    return rebuild_index(stores, value_types, tags.current_values(stores.warehouse), version)
+    values = tags.current_values(warehouse or stores.warehouse)
+    return rebuild_index(stores, value_types, values, version or index_version(stores, warehouse))

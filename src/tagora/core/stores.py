@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import ibis
 from alembic import command
@@ -36,6 +38,9 @@ def load_models() -> dict[str, ibis.Schema]:
     return schemas
 
 
+EVENTS_LOADED = "events_loaded"  # topic: the uids whose new events just reached the warehouse
+
+
 @dataclass
 class Stores:
     settings: Settings
@@ -44,10 +49,22 @@ class Stores:
     warehouse: BaseBackend
     extras: dict[str, object] = field(default_factory=dict)
     generation: int = 0  # bumped by writes that make derived in-memory state (the audience index) stale
+    listeners: dict[str, list[Callable[[Any], None]]] = field(default_factory=dict)
 
     def touch(self) -> None:
         """Say that customers or their tags changed, so caches built from them look again."""
         self.generation += 1
+
+    def listen(self, topic: str, listener: Callable[[Any], None]) -> None:
+        """Call ``listener(payload)`` on every ``emit(topic, payload)`` in this process (it must be quick)."""
+        self.listeners.setdefault(topic, []).append(listener)
+
+    def unlisten(self, topic: str, listener: Callable[[Any], None]) -> None:
+        self.listeners.get(topic, []).remove(listener)
+
+    def emit(self, topic: str, payload: Any) -> None:
+        for listener in list(self.listeners.get(topic, ())):
+            listener(payload)
 
     def close(self) -> None:
         self.warehouse.disconnect()

@@ -40,6 +40,27 @@ def connect_warehouse(url: str) -> BaseBackend:
         raise
 
 
+@contextmanager
+def atomic(con: BaseBackend) -> Iterator[None]:
+    """One warehouse transaction around several statements on ``con`` (rolled back if one fails)."""
+    con.raw_sql("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.raw_sql("ROLLBACK")
+        raise
+    con.raw_sql("COMMIT")
+
+
+def thread_connection(warehouse: BaseBackend) -> BaseBackend:
+    """A connection for a background thread: a DuckDB connection must not be shared between threads (and
+    its temporary tables are per connection), so the thread gets its own cursor on the same database."""
+    con = getattr(warehouse, "con", None)
+    if warehouse.name == "duckdb" and con is not None:
+        return ibis.duckdb.from_connection(con.cursor())
+    return warehouse
+
+
 def ensure_tables(con: BaseBackend, schemas: dict[str, ibis.Schema]) -> None:
     """Create missing tables; add columns a newer release declares to tables an older one created."""
     existing = set(con.list_tables())

@@ -5,14 +5,18 @@ Every route needs ``tags:read``; the verbs in ``logic`` check the permission of 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, FastAPI, Query
+from starlette.concurrency import run_in_threadpool
 
 from tagora.core.auth import Permission, Principal, require
 from tagora.core.deps import get_stores
 from tagora.core.stores import Stores
 from tagora.tags import catalogue, logic, queries, runs
+from tagora.tags.realtime import RealtimeTags
 from tagora.tags.schemas import (
     CategoryPublic,
     Comment,
@@ -25,7 +29,23 @@ from tagora.tags.schemas import (
     TagValuePublic,
 )
 
-router = APIRouter(prefix="/api/tags", tags=["tags"])
+
+@asynccontextmanager
+async def _realtime_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Real-time tags follow the events the tracking loader stores, for as long as the server runs."""
+    stores = getattr(app.state, "stores", None)
+    worker = RealtimeTags(stores) if stores is not None else None
+    if worker is not None:
+        worker.start()
+    app.state.realtime_tags = worker
+    try:
+        yield
+    finally:
+        if worker is not None:
+            await run_in_threadpool(worker.stop)
+
+
+router = APIRouter(prefix="/api/tags", tags=["tags"], lifespan=_realtime_lifespan)
 StoresDep = Annotated[Stores, Depends(get_stores)]
 Reader = Annotated[Principal, Depends(require(Permission.TAGS_READ))]
 Verb = Literal["submit", "approve", "reject", "publish", "deprecate", "retire"]

@@ -18,6 +18,7 @@ from tagora.core.clock import utcnow
 from tagora.core.db import transaction
 from tagora.core.errors import AppError, not_found
 from tagora.core.stores import Stores
+from tagora.core.warehouse import atomic
 from tagora.tags import catalogue
 from tagora.tags.compute import COMPUTED_KINDS, WIDE, build_wide, long_rows, needs_products, with_dependencies
 from tagora.tags.facts import AsOf
@@ -51,8 +52,15 @@ def compute_tags(
     tags: Collection[str] | None = None,
     uids: Collection[int] | None = None,
     as_of: date | None = None,
+    warehouse: BaseBackend | None = None,
+    touch: bool = True,
 ) -> RunPublic:
-    """Compute ``tags`` (default: every live tag; plus what their rules read) for ``uids`` (default: all)."""
+    """Compute ``tags`` (default: every live tag; plus what their rules read) for ``uids`` (default: all).
+
+    A thread other than the one that opened the stores passes its own ``warehouse`` connection. With
+    ``touch`` the audience index is rebuilt before its next use; real-time runs leave it to its periodic
+    check, so a stream of events does not rebuild it every second.
+    """
     allow(actor, Permission.TAGS_COMPUTE)
     live, external = split(live_drafts(stores))
     drafts = with_dependencies(live, tags if tags is not None else list(live), set(external))
@@ -68,7 +76,9 @@ def compute_tags(
     started = time.perf_counter()
     status, errors, customers, written = "succeeded", {}, 0, 0
     try:
-        customers, written = _execute(stores, drafts, external, AsOf(day), uids, run_id)
+        customers, written = _execute(
+            stores, warehouse or stores.warehouse, drafts, external, AsOf(day), uids, run_id
+        )
     except AppError:
         raise
     except Exception as exc:  # a failing run is recorded with its error, never left "running"
@@ -82,19 +92,20 @@ def compute_tags(
             status=status, tags=len(drafts), customers=customers, as_of=day.isoformat(),
         )  # fmt: skip
         done = present_run(run)
-    stores.touch()
+    if touch:
+        stores.touch()
     return done
 
 
 def _execute(
     stores: Stores,
+    con: BaseBackend,
     drafts: dict[str, TagDraft],
     external: dict[str, TagValueType],
     as_of: AsOf,
     uids: Collection[int] | None,
     run_id: int,
 ) -> tuple[int, int]:
-    con = stores.warehouse
     now = utcnow()
     with stores.sessions() as session:
         customers = load_profiles(session, con, uids)
@@ -113,15 +124,17 @@ def _execute(
         for code, d in sorted(drafts.items())
         if isinstance(d.spec, WeightedSpec)
     ]
-    _replace(con, sorted(drafts), uids is not None)
     written = 0
     if parts:
         rows = parts[0] if len(parts) == 1 else ibis.union(*parts)
         # Materialized once (in memory), then appended to the current values and to the run's snapshot.
         con.create_table(LONG, rows.select(*VALUE_COLUMNS), temp=True, overwrite=True)
-        con.insert(CURRENT, con.table(LONG))
-        con.insert(HISTORY, con.table(LONG))
         written = int(con.table(LONG).count().execute())
+    with atomic(con):  # readers see the old values or the new ones, never none
+        _replace(con, sorted(drafts), uids is not None)
+        if parts:
+            con.insert(CURRENT, con.table(LONG))
+            con.insert(HISTORY, con.table(LONG))
     for name in (WIDE, LONG, PROFILES, SCOPE):
         con.drop_table(name, force=True)
     return customers, written

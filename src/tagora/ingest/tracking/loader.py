@@ -14,14 +14,14 @@ from datetime import datetime, timedelta
 from time import monotonic, perf_counter
 from typing import Any
 
-import ibis
 import pyarrow as pa
 from ibis.backends import BaseBackend
 from sqlalchemy import delete, select, update
 
 from tagora.core.clock import utcnow
 from tagora.core.db import transaction
-from tagora.core.stores import Stores
+from tagora.core.stores import EVENTS_LOADED, Stores
+from tagora.core.warehouse import thread_connection
 from tagora.identity.facade import link_identities, people_for, resolve_profiles
 from tagora.ingest.tracking.logic import SOURCE_SYSTEM, TRACKER
 from tagora.ingest.tracking.models import InboxEvent
@@ -143,7 +143,9 @@ def load_inbox(
         present = _already_loaded(warehouse, [r["message_id"] for r in rows])
         fresh = [r for r in rows if r["message_id"] not in present]
         if fresh:
-            warehouse.insert("events", _arrow(fresh, people))
+            events = _arrow(fresh, people)
+            warehouse.insert("events", events)
+            stores.emit(EVENTS_LOADED, sorted({u for u in events["uid"].to_pylist() if u is not None}))
         attribute_anonymous_events(warehouse, people[1])  # earlier events of devices identified now
         _mark_loaded(stores, [r["id"] for r in rows], utcnow())
         report.loaded += len(fresh)
@@ -167,14 +169,6 @@ def prune_inbox(stores: Stores, keep_days: float) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def own_connection(warehouse: BaseBackend) -> BaseBackend:
-    """A DuckDB connection must not be shared between threads: the loader thread gets its own cursor."""
-    con = getattr(warehouse, "con", None)
-    if warehouse.name == "duckdb" and con is not None:
-        return ibis.duckdb.from_connection(con.cursor())
-    return warehouse
-
-
 class BackgroundLoader:
     """Runs ``load_inbox`` every ``interval_s`` seconds in a daemon thread of the server process."""
 
@@ -184,7 +178,7 @@ class BackgroundLoader:
         self.batch_size = batch_size
         self.keep_days = keep_days  # 0 keeps loaded inbox rows forever
         self._pruned_at: float | None = None
-        self.warehouse = own_connection(stores.warehouse)
+        self.warehouse = thread_connection(stores.warehouse)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tagora-tracking-loader", daemon=True)
 
