@@ -33,6 +33,7 @@ from tagora.audiences import store
 from tagora.audiences.bitmaps import NumericIndex, ValueIndex, WeightedIndex, to_bitmap
 from tagora.audiences.engine import TagIndex, evaluate
 from tagora.audiences.expr import All, AnyOf, Condition, Expr, Not, dump
+from tagora.audiences.logic import index_version
 from tagora.audiences.portraits import group_portrait
 from tagora.core import logic as core_logic
 from tagora.core.auth import CLI_OPERATOR
@@ -183,6 +184,9 @@ def api_server(index: TagIndex) -> Iterator[tuple[str, str]]:
         try:
             core_logic.create_user(stores.sessions, CLI_OPERATOR, "bench", "bench-password-123", "marketer")
             token = core_logic.issue_api_token(stores.sessions, CLI_OPERATOR, "bench", "bench")
+            # The synthetic index stands for this home's data: stamped so, the server does not rebuild it
+            # from the (empty) tag store.
+            index.version = index_version(stores)
         finally:
             stores.close()
         store.save(index, home / "audiences" / "index.npz")
