@@ -62,6 +62,33 @@ def demo(
 
 
 @app.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="Run what is due once and exit.")] = False,
+    force: Annotated[bool, typer.Option(help="Run every job now, due or not.")] = False,
+    every_hours: Annotated[float, typer.Option(help="Hours between full tag runs.")] = 24.0,
+    poll_s: Annotated[float, typer.Option(help="Seconds between checks for due jobs.")] = 60.0,
+) -> None:
+    """Run the scheduled jobs (full tag run, then segment re-counts) when they are due."""
+    from datetime import timedelta
+
+    from tagora.worker import JobResult, run_due, run_worker
+
+    def report(result: JobResult) -> None:
+        console.print(f"{result.job}: {result.status} in {result.seconds:.1f} s — {result.detail}")
+
+    every = timedelta(hours=every_hours)
+    with cli_stores() as stores:
+        if once or force:
+            for result in run_due(stores, every, force=force):
+                report(result)
+            return
+        console.print(
+            f"worker: a full tag run every {every_hours:g} h; checking every {poll_s:g} s (Ctrl-C stops)"
+        )
+        run_worker(stores, every, poll_s, report)
+
+
+@app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve the console and the API."""
     import uvicorn

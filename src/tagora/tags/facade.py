@@ -2,7 +2,7 @@
 
 from tagora.tags.library import install_library
 from tagora.tags.queries import current_values, customer_tags, live_value_types, tag_history, values_version
-from tagora.tags.runs import compute_tags
+from tagora.tags.runs import compute_tags, last_full_run
 from tagora.tags.schemas import TagPublic, TagValuePublic
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "current_values",
     "customer_tags",
     "install_library",
+    "last_full_run",
     "live_value_types",
     "tag_history",
     "values_version",
