@@ -1,5 +1,21 @@
 """What other areas may call: rebuild the index after tags recompute, members of a segment, counts."""
 
-from tagora.audiences.logic import count, members, rebuild_index, refresh_segments, reindex, segments_of
+from tagora.audiences.logic import (
+    count,
+    members,
+    rebuild_index,
+    refresh_segments,
+    reindex,
+    segments_of,
+    segments_using,
+)
 
-__all__ = ["count", "members", "rebuild_index", "refresh_segments", "reindex", "segments_of"]
+__all__ = [
+    "count",
+    "members",
+    "rebuild_index",
+    "refresh_segments",
+    "reindex",
+    "segments_of",
+    "segments_using",
+]

@@ -361,3 +361,33 @@ def reindex(stores: Stores, version: str | None = None, warehouse: BaseBackend |
         value_types = tags.live_value_types(session)
     values = tags.current_values(warehouse or stores.warehouse)
     return rebuild_index(stores, value_types, values, version or index_version(stores, warehouse))
+
+
+def _names_in(raw: Any, key: str) -> set[str]:
+    """Every ``{key: name}`` in a stored expression, at any depth (read as JSON, not parsed: old rows too)."""
+    if isinstance(raw, list):
+        return set().union(*(_names_in(item, key) for item in raw)) if raw else set()
+    if not isinstance(raw, dict):
+        return set()
+    found = {raw[key]} if isinstance(raw.get(key), str) else set()
+    return found.union(*(_names_in(v, key) for v in raw.values() if isinstance(v, dict | list)))
+
+
+def segments_using(stores_or_session: Stores | Session, code: str) -> list[str]:
+    """Saved segments whose conditions read tag ``code``, directly or through a segment they include."""
+    query = select(Segment.code, Segment.expression).where(Segment.archived_at.is_(None))
+    if isinstance(stores_or_session, Session):
+        rows = stores_or_session.execute(query).all()
+    else:
+        with stores_or_session.sessions() as session:
+            rows = session.execute(query).all()
+    parsed: dict[str, Any] = {}
+    for segment_code, text in rows:
+        try:
+            parsed[segment_code] = json.loads(text)
+        except json.JSONDecodeError:
+            continue
+    using = {c for c, raw in parsed.items() if code in _names_in(raw, "tag")}
+    while more := {c for c, raw in parsed.items() if c not in using and _names_in(raw, "segment") & using}:
+        using |= more  # a segment that includes a user is a user too
+    return sorted(using)

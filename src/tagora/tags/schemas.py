@@ -169,3 +169,112 @@ class HistoryEntry(BaseModel):
     action: str
     version: int | None
     comment: str
+
+
+class ValueShare(BaseModel):
+    value: str
+    count: int
+    share: float  # of the customers that have a value
+
+
+class HistogramBin(BaseModel):
+    low: float
+    high: float
+    count: int
+
+
+class Distribution(BaseModel):
+    """Enum, boolean and weighted tags count values; number tags get an equal-width histogram."""
+
+    customers: int
+    values: list[ValueShare] = []
+    bins: list[HistogramBin] = []
+    mean: float | None = None
+
+
+class ShareChange(BaseModel):
+    bucket: str
+    before: float
+    after: float
+
+
+class Drift(BaseModel):
+    """Population stability index between the last two full runs (< 0.1 stable, < 0.25 moderate)."""
+
+    run_id: int
+    previous_run_id: int
+    psi: float
+    level: str
+    changes: list[ShareChange]
+
+
+class RunPoint(BaseModel):
+    """One full run's snapshot of a tag: how many had a value, and the shares (or mean) then."""
+
+    run_id: int
+    as_of: date
+    computed_at: datetime | None
+    customers: int
+    shares: dict[str, float] = {}
+    mean: float | None = None
+
+
+class TagUsage(BaseModel):
+    segments: list[str] = []
+    rule_tags: list[str] = []
+
+    @property
+    def unused(self) -> bool:
+        return not self.segments and not self.rule_tags
+
+
+class LastRun(BaseModel):
+    id: int
+    status: str
+    as_of: date
+    finished_at: datetime | None
+    error: str | None
+
+
+class TagEvaluation(BaseModel):
+    code: str
+    status: Status
+    value_type: TagValueType
+    live_customers: int
+    customers_with_value: int
+    coverage: float | None
+    last_computed_at: datetime | None
+    distribution: Distribution
+    drift: Drift | None
+    history: list[RunPoint]
+    usage: TagUsage
+    last_run: LastRun | None
+    stale: bool
+    failing: bool
+
+
+class ReportRow(BaseModel):
+    code: str
+    name_zh: str
+    name_en: str
+    status: Status
+    refresh: Refresh
+    coverage: float | None
+    last_computed_at: datetime | None
+    last_run_status: str | None
+    segments: list[str]
+    rule_tags: list[str]
+    unused: bool
+    stale: bool
+    failing: bool
+
+
+class ValueReport(BaseModel):
+    """The catalogue's health: per tag, and the codes that are unused, stale or failing."""
+
+    generated_at: datetime
+    live_customers: int
+    tags: list[ReportRow]
+    unused: list[str]
+    stale: list[str]
+    failing: list[str]
