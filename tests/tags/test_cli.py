@@ -52,3 +52,18 @@ def test_the_cli_runs_the_lifecycle_and_refuses_what_a_role_may_not_do(
     )
     bad = CliRunner().invoke(app, ["tags", "compute", "--as-of", "30/09/2011"])
     assert bad.exit_code == 2 and "is not a date" in bad.output
+
+
+def test_the_cli_reports_the_catalogues_value_and_a_tags_figures(cli_home: Path) -> None:
+    run_cli("tags", "install-library")
+    assert json.loads(run_cli("tags", "compute", "--json"))["status"] == "succeeded"
+    report = json.loads(run_cli("tags", "report", "--json"))
+    assert len(report["tags"]) == 41 and report["live_customers"] == 0
+    assert "monetary_365d" in report["unused"] and "lifecycle" not in report["unused"]  # churn_risk reads it
+    assert report["stale"] == [] and report["failing"] == []
+    text = run_cli("tags", "report")
+    assert "unused (" in text and "stale (0)" in text
+    shown = json.loads(run_cli("tags", "show", "lifecycle", "--json"))
+    assert shown["evaluation"]["usage"]["rule_tags"] == ["churn_risk"]
+    assert shown["evaluation"]["last_run"]["status"] == "succeeded"
+    assert "coverage" in run_cli("tags", "show", "lifecycle")

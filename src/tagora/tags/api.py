@@ -15,18 +15,23 @@ from starlette.concurrency import run_in_threadpool
 from tagora.core.auth import Permission, Principal, require
 from tagora.core.deps import get_stores
 from tagora.core.stores import Stores
-from tagora.tags import catalogue, logic, queries, runs
+from tagora.tags import catalogue, evaluation, logic, preview, queries, runs
 from tagora.tags.realtime import RealtimeTags
 from tagora.tags.schemas import (
     CategoryPublic,
     Comment,
     ComputeRequest,
     HistoryEntry,
+    RuleCheck,
+    RuleCheckRequest,
     RunPublic,
     TagDraft,
+    TagEvaluation,
+    TagPreview,
     TagPublic,
     TagRevision,
     TagValuePublic,
+    ValueReport,
 )
 
 
@@ -89,6 +94,32 @@ def compute(stores: StoresDep, actor: Reader, request: ComputeRequest) -> RunPub
     return runs.compute_tags(stores, actor, request.tags, uids, request.as_of)
 
 
+def segment_users(stores: Stores) -> evaluation.SegmentUsers:
+    """Which saved segments read a tag. Imported here, not in ``evaluation``: audiences reads tags."""
+    from tagora.audiences import facade as audiences
+
+    return lambda code: audiences.segments_using(stores, code)
+
+
+@router.get("/report", response_model=ValueReport)
+def report(stores: StoresDep, _actor: Reader) -> ValueReport:
+    """Every live tag's coverage, freshness, last run and users; which are unused, stale or failing."""
+    return evaluation.value_report(stores, segment_users(stores))
+
+
+@router.post("/check-rule", response_model=RuleCheck)
+def check_rule(stores: StoresDep, _actor: Reader, request: RuleCheckRequest) -> RuleCheck:
+    """Parse and type-check a rule against the catalogue (for an editor: errors come with a position)."""
+    with stores.sessions() as session:
+        return preview.check_rule(session, request.rule, request.code)
+
+
+@router.post("/preview", response_model=TagPreview)
+def preview_tag(stores: StoresDep, actor: Reader, draft: TagDraft) -> TagPreview:
+    """A draft computed for a sample of customers: estimated coverage, distribution, a few customers."""
+    return preview.preview_tag(stores, actor, draft)
+
+
 @router.get("/values", response_model=list[TagValuePublic])
 def customer_values(stores: StoresDep, _actor: Reader, customer: str) -> list[TagValuePublic]:
     """Every current tag value of one customer (external key or uid)."""
@@ -101,6 +132,12 @@ def customer_values(stores: StoresDep, _actor: Reader, customer: str) -> list[Ta
 def get_tag(stores: StoresDep, _actor: Reader, code: str) -> TagPublic:
     with stores.sessions() as session:
         return catalogue.current(session, code)
+
+
+@router.get("/{code}/evaluation", response_model=TagEvaluation)
+def evaluate(stores: StoresDep, _actor: Reader, code: str) -> TagEvaluation:
+    """Coverage, distribution, drift since the previous full run, usage and last run of one tag."""
+    return evaluation.evaluate_tag(stores, code, segment_users(stores))
 
 
 @router.get("/{code}/versions", response_model=list[TagPublic])

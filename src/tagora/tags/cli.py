@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 import yaml
+from rich.console import Console
 from sqlalchemy import select
 
 from tagora.core.auth import CLI_OPERATOR, Principal, principal_for
@@ -16,8 +17,9 @@ from tagora.core.cli_support import cli_stores, console, print_json, print_table
 from tagora.core.errors import AppError, CoreErrorCode, not_found
 from tagora.core.models import User
 from tagora.core.stores import Stores
-from tagora.tags import catalogue, logic, queries, runs
+from tagora.tags import catalogue, evaluation, logic, queries, runs
 from tagora.tags.library import install_library
+from tagora.tags.schemas import TagEvaluation
 
 tags_app = typer.Typer(help="The tag catalogue: list, show, create, approve, publish and compute tags.")
 AsUser = Annotated[
@@ -25,6 +27,7 @@ AsUser = Annotated[
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 Comment = Annotated[str, typer.Option("--comment", "-m", help="Why: kept in the audit log.")]
+stdout = Console()  # results; ``console`` (stderr) is for progress and errors
 
 
 def _actor(stores: Stores, username: str | None) -> Principal:
@@ -87,12 +90,68 @@ def show(
             else:
                 print_table(f"{code} for {customer}", [v.model_dump() for v in found])
             return
+        figures = evaluation.evaluate_tag(stores, code, _segment_users(stores))
     if json:
-        print_json({"tag": tag, "history": history})
+        print_json({"tag": tag, "history": history, "evaluation": figures})
     else:
         print_table(f"{tag.code} v{tag.version} ({tag.status.value})", [tag.model_dump(exclude={"spec"})])
         console.print(jsonlib.dumps(tag.spec, ensure_ascii=False, indent=2))
         print_table("lifecycle", [h.model_dump() for h in history])
+        _print_figures(figures)
+
+
+def _segment_users(stores: Stores) -> evaluation.SegmentUsers:
+    """Which saved segments read a tag (audiences reads tags, so it is imported here, not at the top)."""
+    from tagora.audiences import facade as audiences
+
+    return lambda code: audiences.segments_using(stores, code)
+
+
+def _percent(share: float | None) -> str:
+    return "–" if share is None else f"{100 * share:.1f}%"
+
+
+def _print_figures(e: TagEvaluation) -> None:
+    last = f"run {e.last_run.id} {e.last_run.status}" if e.last_run else "never computed"
+    stdout.print(
+        f"coverage {_percent(e.coverage)} ({e.customers_with_value:,} of {e.live_customers:,} customers); "
+        f"last run: {last}{'; STALE' if e.stale else ''}{'; FAILING' if e.failing else ''}"
+    )
+    if e.distribution.values:
+        rows = [
+            {"value": v.value, "customers": v.count, "share": _percent(v.share)}
+            for v in e.distribution.values
+        ]
+        print_table("distribution", rows)
+    if e.distribution.bins:
+        rows = [
+            {"from": f"{b.low:g}", "to": f"{b.high:g}", "customers": b.count} for b in e.distribution.bins
+        ]
+        print_table(f"distribution (mean {e.distribution.mean:g})", rows)
+    if e.drift:
+        stdout.print(f"drift since run {e.drift.previous_run_id}: PSI {e.drift.psi:.4f} ({e.drift.level})")
+    segments, rule_tags = ", ".join(e.usage.segments) or "–", ", ".join(e.usage.rule_tags) or "–"
+    stdout.print(f"used by segments: {segments}; rule tags: {rule_tags}")
+
+
+@tags_app.command("report")
+def report(json: Json = False) -> None:
+    """Value report: coverage, freshness and users of every live tag; the unused, stale and failing."""
+    with cli_stores() as stores:
+        found = evaluation.value_report(stores, _segment_users(stores))
+    if json:
+        print_json(found)
+        return
+    rows = [
+        {"code": r.code, "coverage": _percent(r.coverage), "last run": r.last_run_status or "–",
+         "segments": len(r.segments), "rule tags": len(r.rule_tags),
+         "flags": " ".join(n for n in ("unused", "stale", "failing") if getattr(r, n))}
+        for r in found.tags
+    ]  # fmt: skip
+    print_table(f"{len(found.tags)} live tags, {found.live_customers:,} customers", rows)
+    for name in ("unused", "stale", "failing"):
+        codes = getattr(found, name)
+        stdout.print(f"{name} ({len(codes)}): {', '.join(codes) or '–'}")
 
 
 def _read_definition(path: Path) -> dict[str, Any]:

@@ -278,3 +278,38 @@ class ValueReport(BaseModel):
     unused: list[str]
     stale: list[str]
     failing: list[str]
+
+
+class RuleCheck(BaseModel):
+    """A rule checked against the catalogue: ``ok``, or the message and where (1-based line/column)."""
+
+    ok: bool
+    message: str = ""
+    line: int | None = None
+    column: int | None = None
+    reads: list[str] = []
+
+
+class RuleCheckRequest(BaseModel):
+    rule: str = Field(max_length=100_000)
+    code: str | None = None  # the tag being edited: it may not read itself
+
+
+class SampleCustomer(BaseModel):
+    uid: int
+    customer_key: str
+    name: str | None
+    value: str
+
+
+class TagPreview(BaseModel):
+    """A draft computed for a sample of customers before it is published: an estimate, not a run."""
+
+    as_of: date
+    sampled: int
+    live_customers: int
+    customers_with_value: int
+    coverage: float | None
+    distribution: Distribution
+    samples: list[SampleCustomer]
+    masked: bool
