@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
     from tagora.console.identity_pages import router as identity_pages_router
     from tagora.console.pages import router as console_router
     from tagora.console.segment_pages import router as segment_pages_router
+    from tagora.console.tag_pages import router as tag_pages_router
     from tagora.core.api import router as core_router
     from tagora.identity.api import router as identity_router
     from tagora.ingest.tracking.api import router as tracking_router
@@ -75,5 +76,6 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
     app.include_router(tags_router)
     app.include_router(identity_pages_router)
     app.include_router(segment_pages_router)
+    app.include_router(tag_pages_router)
     app.include_router(console_router)
     return app

@@ -185,3 +185,13 @@ def lifecycle_history(session: Session, code: str) -> list[HistoryEntry]:
         )
         for e in rows
     ]
+
+
+def pending(session: Session) -> list[TagPublic]:
+    """Versions waiting for approval, oldest request first (a revision of a live tag included)."""
+    rows = session.scalars(
+        select(TagDefinition)
+        .where(TagDefinition.status == Status.PENDING_APPROVAL.value)
+        .order_by(TagDefinition.updated_at, TagDefinition.id)
+    )
+    return [present(session, t) for t in rows]

@@ -1,19 +1,34 @@
-"""What other areas may call: compute tags (all or some uids), read a customer's tags, the catalogue."""
+"""What other areas may call: compute tags (all or some uids), read a customer's tags, the catalogue,
+and the console's reads (search, versions, lifecycle, evaluation, rule checks and previews)."""
 
+from tagora.tags.catalogue import categories, current, lifecycle_history, pending, search, versions
+from tagora.tags.evaluation import SegmentUsers, evaluate_tag, value_report
 from tagora.tags.library import install_library
+from tagora.tags.preview import check_rule, preview_tag
 from tagora.tags.queries import current_values, customer_tags, live_value_types, tag_history, values_version
 from tagora.tags.runs import compute_tags, last_full_run
 from tagora.tags.schemas import TagPublic, TagValuePublic
 
 __all__ = [
+    "SegmentUsers",
     "TagPublic",
     "TagValuePublic",
+    "categories",
+    "check_rule",
     "compute_tags",
+    "current",
     "current_values",
     "customer_tags",
+    "evaluate_tag",
     "install_library",
     "last_full_run",
+    "lifecycle_history",
     "live_value_types",
+    "pending",
+    "preview_tag",
+    "search",
     "tag_history",
+    "value_report",
     "values_version",
+    "versions",
 ]
