@@ -124,7 +124,7 @@ def _form_draft(fields: dict[str, str]) -> dict[str, Any]:
         for k in ("code", "name_zh", "name_en", "description", "category", "type", "value_type", "refresh")
     }
     if data["type"] == "rule" and fields["rule"].strip():
-        data["spec"] = {"kind": "rule", "rule": fields["rule"]}
+        data["spec"] = {"kind": "rule", "rule": fields["rule"].strip()}
     else:
         try:
             data["spec"] = json.loads(fields["spec"] or "{}")
