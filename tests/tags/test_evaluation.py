@@ -12,8 +12,10 @@ from tagora.audiences import logic as audiences_logic
 from tagora.audiences.schemas import SegmentCreate
 from tagora.core.auth import CLI_OPERATOR
 from tagora.core.stores import Stores
+from tagora.profiles import facade as profiles
 from tagora.tags import catalogue
 from tagora.tags.evaluation import NO_VALUE, evaluate_tag, psi, value_report
+from tagora.tags.library import install_library
 from tagora.tags.runs import compute_tags
 from tests.tags.conftest import AS_OF
 
@@ -136,3 +138,18 @@ def test_the_report_lists_unused_stale_and_failing_tags(shop: Stores) -> None:
     assert "monetary_365d" in report.failing and "lifecycle" not in report.failing
     evaluation = evaluate_tag(shop, "monetary_365d")
     assert evaluation.failing and evaluation.last_run is not None and evaluation.last_run.error
+
+
+def test_evaluation_and_the_report_work_on_postgresql(pg_stores: Stores) -> None:
+    with pg_stores.sessions() as session, session.begin():
+        profiles.upsert_customers(
+            session, CLI_OPERATOR, [{"customer_key": "p1", "gender": "F"}, {"customer_key": "p2"}], "t"
+        )
+    install_library(pg_stores.sessions, CLI_OPERATOR)
+    assert compute_tags(pg_stores, tags=["gender"], as_of=AS_OF).status == "succeeded"
+    assert compute_tags(pg_stores, tags=["gender"], as_of=AS_OF).status == "succeeded"
+    gender = evaluate_tag(pg_stores, "gender", lambda code: audiences.segments_using(pg_stores, code))
+    assert (gender.live_customers, gender.customers_with_value) == (2, 1)
+    assert gender.drift is not None and gender.drift.psi == 0 and gender.last_run is not None
+    report = value_report(pg_stores)
+    assert "gender" not in report.stale and "lifecycle" in report.stale  # never computed
