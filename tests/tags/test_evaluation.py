@@ -128,6 +128,8 @@ def test_the_report_lists_unused_stale_and_failing_tags(shop: Stores) -> None:
     assert "lifecycle" not in report.unused and "monetary_365d" in report.unused
     assert report.stale == [] and report.failing == []
     assert rows["lifecycle"].coverage == pytest.approx(2 / 3)
+    # ann and bob have two interests each: customers are counted, not values
+    assert rows["category_interest"].coverage == pytest.approx(2 / 3)
     later = value_report(shop, now=rows["lifecycle"].last_computed_at + timedelta(days=2))  # type: ignore[operator]
     assert set(later.stale) == set(rows)  # every library tag is computed on a schedule
 

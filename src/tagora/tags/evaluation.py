@@ -342,6 +342,23 @@ def _last_runs(session: Session, codes: Iterable[str]) -> tuple[dict[str, TagRun
     return last, full
 
 
+def _current_figures(warehouse: BaseBackend, weighted: list[str]) -> dict[str, dict[str, Any]]:
+    """Per tag: customers with a value and the newest computed_at.
+
+    A tag has one current row per customer (runs and manual writes replace a customer's value), so rows
+    are counted; only weighted tags, with several values each, need the far dearer distinct count.
+    """
+    t = warehouse.table(CURRENT)
+    figures = {
+        r["tag"]: r for r in _rows(t.group_by("tag").aggregate(customers=t.count(), last=t.computed_at.max()))
+    }
+    if weighted:
+        w = t.filter(t.tag.isin(weighted))
+        for r in _rows(w.group_by("tag").aggregate(customers=w.uid.nunique())):
+            figures[r["tag"]]["customers"] = r["customers"]
+    return figures
+
+
 def value_report(
     stores: Stores, segment_users: SegmentUsers = no_segments, now: datetime | None = None
 ) -> ValueReport:
@@ -353,11 +370,9 @@ def value_report(
         readers = rule_readers(session)
         last_runs, full_runs = _last_runs(session, [t.code for t in tags])
         session.expunge_all()
-    t = stores.warehouse.table(CURRENT)
-    figures = {
-        r["tag"]: r
-        for r in _rows(t.group_by("tag").aggregate(customers=t.uid.nunique(), last=t.computed_at.max()))
-    }
+    figures = _current_figures(
+        stores.warehouse, [t.code for t in tags if t.value_type == TagValueType.WEIGHTED]
+    )
     rows = []
     for tag in sorted(tags, key=lambda x: x.code):
         figure = figures.get(tag.code, {})
