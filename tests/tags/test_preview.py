@@ -76,3 +76,31 @@ def test_the_evaluation_and_report_routes_give_usage_and_unused_tags(
     report = client.get("/api/tags/report").json()
     assert "monetary_365d" in report["unused"] and report["failing"] == []
     assert client.get("/api/tags/nope/evaluation").status_code == 404
+
+
+def test_a_number_draft_previews_as_a_histogram_and_a_manual_one_has_nothing_to_compute(
+    client: TestClient, shop: Stores, users: dict[str, str]
+) -> None:
+    login(client, users["analyst"])
+    purchases = [{"field": "kind", "value": "purchase"}]
+    spend = {
+        "code": "spend_all", "name_zh": "累计消费", "name_en": "Spend", "category": "purchase",
+        "type": "statistical", "value_type": "number",
+        "spec": {"kind": "statistical", "source": "orders", "default": 0,
+                 "measure": {"fn": "sum", "field": "amount", "filters": purchases}},
+    }  # fmt: skip
+    body = client.post("/api/tags/preview", json=spend).json()
+    assert body["coverage"] == 1.0 and body["distribution"]["mean"] == 720  # (100 + 2060 + 0) / 3
+    bins = body["distribution"]["bins"]
+    assert (bins[0]["low"], bins[-1]["high"], bins[0]["count"], bins[-1]["count"]) == (0, 2060, 2, 1)
+    assert [(s["customer_key"], s["value"]) for s in body["samples"]] == [
+        ("ann", "100"),
+        ("bob", "2060"),
+        ("cy", "0"),
+    ]
+    manual = {
+        "code": "vip_by_hand", "name_zh": "手工VIP", "name_en": "VIP by hand", "category": "value",
+        "type": "manual", "value_type": "boolean", "spec": {"kind": "manual"},
+    }  # fmt: skip
+    nothing = client.post("/api/tags/preview", json=manual).json()
+    assert nothing["coverage"] is None and nothing["samples"] == [] and nothing["sampled"] == 3

@@ -8,12 +8,15 @@ values, so the estimate reflects the catalogue as it is now.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
+from ibis.backends import BaseBackend
 from sqlalchemy.orm import Session
 
 from tagora.core.auth import Permission, Principal
 from tagora.core.clock import utcnow
 from tagora.core.stores import Stores
+from tagora.core.warehouse import thread_connection
 from tagora.profiles import facade as profiles
 from tagora.tags import catalogue
 from tagora.tags.compute import build_wide, long_rows, needs_products
@@ -59,34 +62,19 @@ def preview_tag(
     # The tags the rule reads are read as they are now, not recomputed.
     external |= {c: d.value_type for c, d in computed.items() if c != draft.code}
     external = {c: v for c, v in external.items() if v is not TagValueType.WEIGHTED}
-    con = stores.warehouse
     with stores.sessions() as session:
         check_rules(session, draft)
         everyone = profiles.live_uids(session)
-        chosen = _sample(everyone, sample)
-        load_profiles(session, con, chosen)
-        if needs_products({draft.code: draft}):
-            load_products(session, con)
-    now = utcnow()
-    drafts = {draft.code: draft}
-    scope = con.table(PROFILES).select("uid")
-    if isinstance(draft.spec, WeightedSpec):
-        rows = weighted_values(con, draft.code, draft.spec, AsOf(day), scope, 0, now)
-    elif draft.spec.kind in ("model", "manual"):
-        rows = None  # written by a model or by staff: nothing to compute
-    else:
-        wide = build_wide(con, drafts, AsOf(day), scope, external)
-        rows = long_rows(wide, drafts, 0, now)[0]
+    chosen = _sample(everyone, sample)
+    if draft.spec.kind in ("model", "manual"):  # written by a model or by staff: nothing to compute
+        return _empty(day, len(chosen), len(everyone), actor)
+    # Its own connection: the scratch tables are per connection, so a run or another preview keeps its own.
+    con = thread_connection(stores.warehouse)
     try:
-        if rows is None:
-            return _empty(draft, day, len(chosen), len(everyone), actor)
-        con.create_table(PREVIEW, rows, temp=True, overwrite=True)
-        values = con.table(PREVIEW)
-        shape = distribution(values, draft.value_type)
-        first = values.order_by(["uid", values.weight.desc()]).limit(SHOWN * 10).to_pyarrow().to_pylist()
+        shape, first = _compute(stores, con, draft, AsOf(day), chosen, external)
     finally:
-        for name in (PREVIEW, PROFILES):
-            con.drop_table(name, force=True)
+        if con is not stores.warehouse:
+            con.disconnect()
     return TagPreview(
         as_of=day, sampled=len(chosen), live_customers=len(everyone), customers_with_value=shape.customers,
         coverage=shape.customers / len(chosen) if chosen else None, distribution=shape,
@@ -94,18 +82,49 @@ def preview_tag(
     )  # fmt: skip
 
 
-def _empty(draft: TagDraft, day: date, sampled: int, population: int, actor: Principal) -> TagPreview:
+def _compute(
+    stores: Stores,
+    con: BaseBackend,
+    draft: TagDraft,
+    as_of: AsOf,
+    uids: list[int],
+    external: dict[str, TagValueType],
+) -> tuple[Distribution, list[dict[str, Any]]]:
+    """The draft's values for ``uids`` in a scratch table: their distribution and the first rows."""
+    try:
+        with stores.sessions() as session:
+            load_profiles(session, con, uids)
+            if needs_products({draft.code: draft}):
+                load_products(session, con)
+        now = utcnow()
+        scope = con.table(PROFILES).select("uid")
+        if isinstance(draft.spec, WeightedSpec):
+            rows = weighted_values(con, draft.code, draft.spec, as_of, scope, 0, now)
+        else:
+            drafts = {draft.code: draft}
+            rows = long_rows(build_wide(con, drafts, as_of, scope, external), drafts, 0, now)[0]
+        con.create_table(PREVIEW, rows, temp=True, overwrite=True)
+        values = con.table(PREVIEW)
+        shape = distribution(values, draft.value_type)
+        first = values.order_by(["uid", values.weight.desc()]).limit(SHOWN * 10).to_pyarrow().to_pylist()
+    finally:
+        for name in (PREVIEW, PROFILES):
+            con.drop_table(name, force=True)
+    return shape, first
+
+
+def _empty(day: date, sampled: int, population: int, actor: Principal) -> TagPreview:
     return TagPreview(
         as_of=day, sampled=sampled, live_customers=population, customers_with_value=0, coverage=None,
         distribution=Distribution(customers=0), samples=[], masked=not actor.can(Permission.PII_VIEW),
     )  # fmt: skip
 
 
-def _samples(stores: Stores, actor: Principal, rows: list[dict[str, object]]) -> list[SampleCustomer]:
+def _samples(stores: Stores, actor: Principal, rows: list[dict[str, Any]]) -> list[SampleCustomer]:
     """The first few customers with a value, one line each (a weighted tag shows its top value)."""
     values: dict[int, str] = {}
     for r in rows:
-        uid = int(r["uid"])  # type: ignore[call-overload]
+        uid = int(r["uid"])
         if uid not in values and len(values) < SHOWN:
             number = r["number"]
             values[uid] = str(r["value"]) if r["value"] is not None else f"{number:g}"
