@@ -40,6 +40,7 @@ def test_the_catalogue_is_searched_by_name_or_code_and_filtered_by_category_and_
     risk = client.get("/partials/tags", params={"category": "risk"}).text
     codes = set(re.findall(r'<tr data-code="([a-z0-9_]+)"', risk))
     assert codes == {"returns_rate", "high_returner", "churn_risk"}
+    assert "<td>Risk</td>" in risk  # the category's name, not its code
     assert "No tags match." in client.get("/partials/tags", params={"status": "draft"}).text
     assert "unknown category" in client.get("/partials/tags", params={"category": "nope"}).text
     assert "New tag" not in page  # sales may not edit tags

@@ -42,6 +42,10 @@ def segment_users(stores: Stores) -> tags.SegmentUsers:
     return lambda code: audiences.segments_using(stores, code)
 
 
+def _name_field(principal: Principal) -> str:
+    return "name_zh" if principal.locale == "zh" else "name_en"
+
+
 def _category_tree(stores: Stores) -> list[dict[str, Any]]:
     """Categories in tree order with their depth, for an indented filter."""
     with stores.sessions() as session:
@@ -60,6 +64,10 @@ def _category_tree(stores: Stores) -> list[dict[str, Any]]:
     return out
 
 
+def _category_names(tree: list[dict[str, Any]], locale_name: str) -> dict[str, str]:
+    return {c["code"]: c[locale_name] for c in tree}
+
+
 def _browse(stores: Stores, q: str, category: str, status: str) -> list[TagPublic]:
     with stores.sessions() as session:
         found = tags.search(session, q, category or None, include_retired=status == "retired")
@@ -74,9 +82,11 @@ def catalogue(
         found = _browse(stores, q, category, status)
     except AppError as exc:
         return error_page(request, principal, exc)
+    tree = _category_tree(stores)
     return show(
-        request, "tags.html", principal, tags=found, q=q, category=category, status=status,
-        categories=_category_tree(stores), statuses=STATUSES, can_edit=principal.can(Permission.TAGS_EDIT),
+        request, "tags.html", principal, tags=found, q=q, category=category, status=status, categories=tree,
+        category_names=_category_names(tree, _name_field(principal)), statuses=STATUSES,
+        can_edit=principal.can(Permission.TAGS_EDIT),
     )  # fmt: skip
 
 
@@ -87,8 +97,9 @@ def catalogue_results(
     try:
         found = _browse(stores, q, category, status)
     except AppError as exc:
-        return show(request, "_tag_results.html", principal, tags=[], error=exc)
-    response = show(request, "_tag_results.html", principal, tags=found)
+        return show(request, "_tag_results.html", principal, tags=[], error=exc, category_names={})
+    names = _category_names(_category_tree(stores), _name_field(principal))
+    response = show(request, "_tag_results.html", principal, tags=found, category_names=names)
     params = {k: v for k, v in (("q", q), ("category", category), ("status", status)) if v}
     response.headers["HX-Replace-Url"] = "/tags" + (f"?{urlencode(params)}" if params else "")
     return response
@@ -309,6 +320,7 @@ def tag_page(request: Request, stores: StoresDep, principal: Reader, code: str) 
         request, "tag.html", principal, tag=shown, latest=latest, versions=all_versions,
         history=list(reversed(history)), evaluation=evaluation, chart=_chart(evaluation),
         spec=json.dumps(shown.spec, ensure_ascii=False, indent=2), verbs=_verbs(principal, latest, live),
+        category_names=_category_names(_category_tree(stores), _name_field(principal)),
         can_edit=principal.can(Permission.TAGS_EDIT) and latest.status.value not in IN_REVIEW,
     )  # fmt: skip
 
