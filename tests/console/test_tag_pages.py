@@ -81,6 +81,13 @@ def test_the_editor_checks_the_rule_as_it_is_typed_and_previews_the_draft(
     wrong_type = client.post("/partials/tags/check", data=editor_form(value_type="number")).text
     assert 'data-field="definition"' in wrong_type or "value_type" in wrong_type
     bad_json = client.post("/partials/tags/check", data=editor_form(rule="", spec="{nope")).text
+    cases = {
+        "kind": "rule",
+        "cases": [{"when": "orders_90d >= 2", "value": "a"}, {"when": "agee > 3", "value": "b"}],
+    }
+    in_a_case = editor_form(rule="", value_type="enum", spec=json.dumps(cases))
+    case_error = client.post("/partials/tags/check", data=in_a_case).text
+    assert 'data-field="spec.cases.1.when"' in case_error and "agee" in case_error
     assert "not JSON" in bad_json
     preview = client.post("/partials/tags/preview", data=editor_form()).text
     assert 'data-coverage="1.0"' in preview  # a boolean rule has a value for everyone

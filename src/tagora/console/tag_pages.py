@@ -224,7 +224,9 @@ def _check(stores: Stores, fields: dict[str, str]) -> dict[str, Any]:
     else:
         reads = []
     try:
-        logic.validate_draft(_form_draft(fields))
+        draft = logic.validate_draft(_form_draft(fields))
+        with stores.sessions() as session:
+            reads = sorted(set(reads) | logic.check_rules(session, draft))  # also a rule's cases
     except AppError as exc:
         return {"error": exc, "reads": reads}
     return {"ok": True, "reads": reads}
