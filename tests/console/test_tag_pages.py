@@ -128,6 +128,9 @@ def test_a_submitted_tag_waits_in_the_inbox_until_an_admin_approves_it(
     assert "Nothing waits for approval." in client.get("/tags/inbox").text
     page = client.get("/tags/big_or_new").text
     assert 'data-status="approved"' in page and "fine" in page and "for May" in page
+    assert 'hx-post="/partials/tags/big_or_new/preview"' in page  # approved, not yet published
+    version = client.post("/partials/tags/big_or_new/preview").text
+    assert 'data-coverage="1.0"' in version and "ann" in version
     assert client.post("/tags/big_or_new/transition", data={"verb": "approve"}).status_code == 403  # no CSRF
 
 

@@ -17,7 +17,7 @@ from tagora.core.errors import AppError, CoreErrorCode
 from tagora.core.stores import Stores
 from tagora.tags import facade as tags
 from tagora.tags import logic
-from tagora.tags.schemas import TagEvaluation, TagPublic, TagRevision
+from tagora.tags.schemas import TagDraft, TagEvaluation, TagPublic, TagRevision
 
 router = APIRouter(include_in_schema=False)
 STATUSES = ("draft", "pending_approval", "approved", "published", "deprecated", "retired")
@@ -26,6 +26,7 @@ VALUE_TYPES = ("boolean", "enum", "number", "weighted")
 REFRESH = ("scheduled", "realtime", "manual")
 LIVE = ("published", "deprecated")
 IN_REVIEW = ("pending_approval", "approved")  # reject back to draft before editing
+DRAFT_FIELDS = set(TagDraft.model_fields)  # a saved version, as a definition to preview
 EXAMPLE_RULE = 'lifecycle in ("active", "loyal") and monetary_90d >= 500'
 
 
@@ -245,6 +246,19 @@ def live_check(request: Request, stores: StoresDep, principal: Reader, fields: F
 def preview(request: Request, stores: StoresDep, principal: Reader, fields: Fields) -> Response:
     try:
         draft = logic.validate_draft(_form_draft(fields))
+        result = tags.preview_tag(stores, principal, draft)
+    except AppError as exc:
+        return show(request, "_tag_preview.html", principal, error=exc)
+    return show(request, "_tag_preview.html", principal, preview=result, value_type=draft.value_type.value)
+
+
+@router.post("/partials/tags/{code}/preview", response_class=HTMLResponse)
+def preview_version(request: Request, stores: StoresDep, principal: Reader, code: str) -> Response:
+    """The newest version of a saved tag, previewed: what an approver sees before saying yes."""
+    try:
+        with stores.sessions() as session:
+            latest = tags.versions(session, code)[-1]
+        draft = logic.validate_draft(latest.model_dump(mode="json", include=DRAFT_FIELDS))
         result = tags.preview_tag(stores, principal, draft)
     except AppError as exc:
         return show(request, "_tag_preview.html", principal, error=exc)
