@@ -109,6 +109,7 @@ def test_a_submitted_tag_waits_in_the_inbox_until_an_admin_approves_it(
     assert saved.status_code == 303 and saved.headers["location"] == "/tags/big_or_new"
     inbox = client.get("/tags/inbox").text
     assert 'data-code="big_or_new"' in inbox and 'value="approve"' not in inbox
+    assert "<td>for May</td>" in inbox  # what the requester said
     refused = client.post("/tags/big_or_new/transition", data={"verb": "approve", "csrf": token})
     assert refused.status_code == 403 and "tags:approve" in refused.text
     client.post("/logout", data={"csrf": token})

@@ -9,6 +9,7 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from tagora.audiences import facade as audiences
 from tagora.console.pages import StoresDep, check_csrf, console_user, error_page, show
@@ -110,13 +111,17 @@ def catalogue_results(
 def inbox(request: Request, stores: StoresDep, principal: Reader) -> Response:
     with stores.sessions() as session:
         waiting = tags.pending(session)
+        said = {t.code: _request_comment(session, t.code) for t in waiting}
     return show(
-        request,
-        "tag_inbox.html",
-        principal,
-        pending=waiting,
+        request, "tag_inbox.html", principal, pending=waiting, said=said,
         can_approve=principal.can(Permission.TAGS_APPROVE),
-    )
+    )  # fmt: skip
+
+
+def _request_comment(session: Session, code: str) -> str:
+    """What the requester said when submitting: the comment of the tag's newest submit step."""
+    steps = [h for h in tags.lifecycle_history(session, code) if h.action == "tag.submit"]
+    return steps[-1].comment if steps else ""
 
 
 @router.get("/tags/report", response_class=HTMLResponse)
