@@ -44,9 +44,16 @@ def test_a_number_tag_gets_an_equal_width_histogram_and_its_mean(shop: Stores) -
     compute_tags(shop, as_of=AS_OF)
     money = evaluate_tag(shop, "monetary_365d")  # ann 100, bob 60 + 1000, cy 0
     bins = money.distribution.bins
-    assert len(bins) == 10 and (bins[0].low, bins[-1].high) == (0, 1060)
-    assert bins[0].high == pytest.approx(106)
+    # whole numbers: 1061 possible values in 10 bins of 107 (0–106, ..., 963–1069)
+    assert money.distribution.integers and len(bins) == 10
+    assert [(b.low, b.high) for b in bins[:2]] == [(0, 106), (107, 213)] and bins[-1].high == 1069
     assert [b.count for b in bins] == [2, 0, 0, 0, 0, 0, 0, 0, 0, 1]
+    rate = evaluate_tag(shop, "returns_rate").distribution  # bob 1/3 of his lines came back, ann none
+    assert not rate.integers and [(b.low, b.high) for b in rate.bins][-1] == (
+        pytest.approx(0.3),
+        pytest.approx(1 / 3),
+    )
+    assert [b.count for b in rate.bins] == [1, 0, 0, 0, 0, 0, 0, 0, 0, 1]
     assert money.distribution.mean == pytest.approx(1160 / 3)
     assert money.coverage == 1.0  # a sum defaults to 0 for customers without orders
 

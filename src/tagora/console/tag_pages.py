@@ -317,6 +317,7 @@ def _chart(evaluation: TagEvaluation) -> dict[str, Any]:
     return {
         "values": [{"value": v.value, "count": v.count} for v in d.values],
         "bins": [{"low": b.low, "high": b.high, "count": b.count} for b in d.bins],
+        "integers": d.integers,
         "runs": [f"#{p.run_id} {p.as_of.isoformat()}" for p in evaluation.history],
         "coverage": [p.customers for p in evaluation.history],
         "means": [p.mean for p in evaluation.history],

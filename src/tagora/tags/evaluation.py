@@ -105,6 +105,13 @@ def _edges(low: float, high: float) -> list[float]:
     return [low + i * width for i in range(BINS)] + [high]
 
 
+def _integer_edges(low: float, high: float) -> list[float]:
+    """Bins of a whole width for whole numbers (orders, days): 0..5 gives six bins of one number each."""
+    span = high - low + 1
+    width = math.ceil(span / BINS)
+    return [low + i * width for i in range(math.ceil(span / width) + 1)]
+
+
 def _bin_counts(t: ir.Table, edges: list[float], by: str | None = None) -> list[dict[str, Any]]:
     """Count numbers per equal-width bin (the last bin includes its upper edge)."""
     bins = len(edges) - 1
@@ -122,16 +129,24 @@ def distribution(t: ir.Table, value_type: TagValueType) -> Distribution:
     """The distribution of one tag's rows ``t`` (already filtered to the tag and, if wanted, a run)."""
     customers = int(t.uid.nunique().execute())
     if value_type is TagValueType.NUMBER:
-        stats = _rows(t.aggregate(low=t.number.min(), high=t.number.max(), mean=t.number.mean()))[0]
+        fraction = (t.number - t.number.floor()).max()
+        stats = _rows(
+            t.aggregate(low=t.number.min(), high=t.number.max(), mean=t.number.mean(), fraction=fraction)
+        )[0]
         if stats["low"] is None:
             return Distribution(customers=customers)
-        edges = _edges(float(stats["low"]), float(stats["high"]))
+        low, high = float(stats["low"]), float(stats["high"])
+        integers = stats["fraction"] == 0
+        edges = _integer_edges(low, high) if integers else _edges(low, high)
         counts = {r["bin"]: int(r["count"]) for r in _bin_counts(t, edges)}
         bins = [
-            HistogramBin(low=edges[i], high=edges[i + 1], count=counts.get(i, 0))
+            # whole numbers: a bin shows the last number it holds (0–4, 5–9), not the next bin's first
+            HistogramBin(
+                low=edges[i], high=edges[i + 1] - 1 if integers else edges[i + 1], count=counts.get(i, 0)
+            )
             for i in range(len(edges) - 1)
         ]
-        return Distribution(customers=customers, bins=bins, mean=float(stats["mean"]))
+        return Distribution(customers=customers, bins=bins, mean=float(stats["mean"]), integers=integers)
     counted = t.group_by("value").aggregate(count=t.uid.nunique())
     top = _rows(counted.order_by([counted["count"].desc(), counted.value]).limit(TOP_VALUES))
     values = [

@@ -184,12 +184,17 @@ class HistogramBin(BaseModel):
 
 
 class Distribution(BaseModel):
-    """Enum, boolean and weighted tags count values; number tags get an equal-width histogram."""
+    """Enum, boolean and weighted tags count values; number tags get an equal-width histogram.
+
+    With ``integers`` (every value a whole number) a bin holds ``low`` to ``high`` inclusive; otherwise
+    ``low`` up to ``high`` (the last bin includes its ``high``).
+    """
 
     customers: int
     values: list[ValueShare] = []
     bins: list[HistogramBin] = []
     mean: float | None = None
+    integers: bool = False
 
 
 class ShareChange(BaseModel):

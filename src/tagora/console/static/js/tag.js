@@ -16,7 +16,10 @@
         labels = data.values.map(function (v) { return v.value; });
         counts = data.values.map(function (v) { return v.count; });
       } else {
-        labels = data.bins.map(function (b) { return Number(b.low.toPrecision(4)) + " – " + Number(b.high.toPrecision(4)); });
+        labels = data.bins.map(function (b) {
+          if (data.integers && b.low === b.high) { return String(b.low); }
+          return Number(b.low.toPrecision(4)) + " – " + Number(b.high.toPrecision(4));
+        });
         counts = data.bins.map(function (b) { return b.count; });
       }
       var bars = echarts.init(dist);
