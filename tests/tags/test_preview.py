@@ -6,7 +6,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from tagora.core.auth import CLI_OPERATOR
 from tagora.core.stores import Stores
+from tagora.profiles import facade as profiles
 from tagora.tags.runs import compute_tags
 from tests.conftest import login
 from tests.tags.conftest import AS_OF
@@ -48,6 +50,13 @@ def test_a_rule_is_checked_against_the_catalogue_with_the_position_of_the_error(
 def test_a_preview_estimates_coverage_and_shows_masked_sample_customers(
     client: TestClient, shop: Stores, users: dict[str, str]
 ) -> None:
+    with shop.sessions() as session, session.begin():
+        profiles.upsert_customers(
+            session,
+            CLI_OPERATOR,
+            [{"customer_key": "ann", "name": "Ann Lee", "phone": "13812341234"}],
+            "test",
+        )
     compute_tags(shop, as_of=AS_OF)
     login(client, users["marketer"])
     preview = client.post("/api/tags/preview", json=rule_draft('lifecycle = "new" or monetary_365d > 500'))
@@ -60,7 +69,10 @@ def test_a_preview_estimates_coverage_and_shows_masked_sample_customers(
         ("ann", "true"),
         ("bob", "true"),
     ]
-    assert body["masked"] is True
+    assert body["masked"] is True and body["samples"][0]["phone"] == "138****1234"  # masked as elsewhere
+    login(client, users["admin"])  # may see personal data
+    unmasked = client.post("/api/tags/preview", json=rule_draft('lifecycle = "new"')).json()
+    assert unmasked["masked"] is False and unmasked["samples"][0]["phone"] == "13812341234"
     assert client.get("/api/tags/big_or_new").status_code == 404  # nothing was saved
     broken = client.post("/api/tags/preview", json=rule_draft("monetary_365d > 'x'"))
     assert broken.status_code == 422 and broken.json()["error"]["data"]["column"] == 1

@@ -131,6 +131,13 @@ def _samples(stores: Stores, actor: Principal, rows: list[dict[str, Any]]) -> li
     with stores.sessions() as session:
         people = profiles.summaries_for(session, list(values), masked=not actor.can(Permission.PII_VIEW))
     return [
-        SampleCustomer(uid=p.uid, customer_key=p.customer_key, name=p.name, value=values[p.uid])
+        SampleCustomer(
+            uid=p.uid,
+            customer_key=p.customer_key,
+            name=p.name,
+            phone=p.phone,
+            email=p.email,
+            value=values[p.uid],
+        )
         for p in people
     ]

@@ -301,9 +301,13 @@ class RuleCheckRequest(BaseModel):
 
 
 class SampleCustomer(BaseModel):
+    """A customer in a preview; phone and email masked unless the viewer may see personal data."""
+
     uid: int
     customer_key: str
     name: str | None
+    phone: str | None
+    email: str | None
     value: str
 
 
