@@ -12,6 +12,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
 FloatArray = NDArray[np.float64]
+LOG_BOUND = 12.0  # parameters stay within [e^-12, e^12]
 
 
 def as_vector(name: str, values: ArrayLike, size: int | None = None) -> FloatArray:
@@ -58,10 +59,13 @@ class ParametricModel(BaseEstimator):
             value = -loglik(params) + self.penalizer * float(np.sum(params**2))
             return value if np.isfinite(value) else 1e300
 
+        # Bounds keep a parameter that runs off to infinity (e.g. b when nobody drops out) finite.
+        bounds = [(-LOG_BOUND, LOG_BOUND)] * len(start)
         result: Any = minimize(
             objective,
             np.log(start),
             method="Nelder-Mead",
+            bounds=bounds,
             options={
                 "xatol": 1e-10,
                 "fatol": self.tol,
@@ -70,7 +74,7 @@ class ParametricModel(BaseEstimator):
             },
         )
         polished: Any = minimize(
-            objective, result.x, method="L-BFGS-B", options={"ftol": self.tol, "gtol": 1e-9}
+            objective, result.x, method="L-BFGS-B", bounds=bounds, options={"ftol": self.tol, "gtol": 1e-9}
         )
         best = polished if polished.fun <= result.fun else result
         params = np.exp(best.x)

@@ -75,9 +75,11 @@ class BetaGeoModel(ParametricModel):
         x, t_x, big_t = self._inputs(frequency, recency, T)
         p = self.params_
         r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
-        ratio = (alpha + big_t) / (alpha + big_t + t)
-        hyp = hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + big_t + t))
-        head = (a + b + x - 1) / (a - 1) * (1 - ratio ** (r + x) * hyp)
+        # Euler's transformation of eq. 10's 2F1 (c - b = a - 1): (1 - z)^(r+x) 2F1(r+x, b+x; c; z) equals
+        # 2F1(r+x, a-1; c; -t/(alpha+T)), which stays finite when b is huge (almost no dropout).
+        c = a + b + x - 1
+        hyp = hyp2f1(r + x, a - 1, c, -t / (alpha + big_t))
+        head = c / (a - 1) * (1 - hyp)
         return np.asarray(head / (1 + self._odds_dead(x, t_x, big_t)), dtype=np.float64)
 
     def expected_purchases_new(self, t: ArrayLike) -> FloatArray:
