@@ -1,0 +1,232 @@
+"""Scoring verbs: train a model and record the run; score every customer, write the file, publish scores."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from ibis.backends import BaseBackend
+from sqlalchemy import func, select
+
+from tagora.core import audit
+from tagora.core.auth import Principal
+from tagora.core.clock import utcnow
+from tagora.core.db import transaction
+from tagora.core.errors import AppError
+from tagora.core.stores import Stores
+from tagora.profiles import facade as profiles
+from tagora.scoring import features, pipeline
+from tagora.scoring.errors import ScoringErrorCode
+from tagora.scoring.models import ModelRun
+from tagora.scoring.rfm import LABELS_ZH, RFMScorer
+from tagora.scoring.schemas import ModelRunPublic, ScoreReport
+
+EXPORT_COLUMNS = (
+    "customer_key", "churn_probability", "expected_purchases", "p_alive", "clv", "rfm_segment",
+    "churn_risk", "churn_reasons",
+)  # fmt: skip
+NUMERIC_OUTPUTS = ("churn_probability", "expected_purchases", "p_alive", "clv", "rfm_score")
+LABEL_OUTPUTS = ("rfm_segment", "churn_risk")
+
+
+def _not_enough(exc: Exception) -> AppError:
+    return AppError(ScoringErrorCode.NOT_ENOUGH_DATA, str(exc), 422, {"field": "cutoff"})
+
+
+def data_window(warehouse: BaseBackend, cutoff: date | None) -> tuple[date | None, date]:
+    """(first order day, cutoff); the cutoff defaults to the latest order day."""
+    orders = warehouse.table("orders")
+    row = (
+        orders.aggregate(first=orders.ordered_at.min(), last=orders.ordered_at.max())
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    if row["last"] is None:
+        raise AppError(ScoringErrorCode.NOT_ENOUGH_DATA, "there are no orders to learn from", 422, {})
+    return row["first"].date(), cutoff or row["last"].date()
+
+
+def _train_churn(warehouse: BaseBackend, cutoff: date, horizon: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    # Backtest inside the data: train as of cutoff - horizon, judge on the horizon that ends at cutoff.
+    result = pipeline.evaluate(warehouse, cutoff - timedelta(days=horizon), horizon, with_clv=False)
+    params = {**pipeline.ChurnModel().get_params(), "snapshots": pipeline.SNAPSHOTS}
+    metrics = {
+        "backtest_cutoff": (cutoff - timedelta(days=horizon)).isoformat(),
+        "churn": result.churn.to_dict(orient="index"),
+        "lift": result.lift.reset_index().to_dict(orient="records"),
+        "importance": dict(list(result.importance.items())[:10]),
+        **result.details,
+    }
+    return params, metrics
+
+
+def _train_clv(warehouse: BaseBackend, cutoff: date, horizon: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    value = pipeline.fit_value_models(warehouse, cutoff)
+    backtest = pipeline.evaluate_purchases(warehouse, cutoff - timedelta(days=horizon), horizon)
+    params = {"unit": "day", "bgnbd": value.transactions.params_, "gamma_gamma": value.spend.params_}
+    metrics = {
+        "bgnbd_log_likelihood": value.transactions.log_likelihood_,
+        "gamma_gamma_log_likelihood": value.spend.log_likelihood_,
+        "customers": len(value.summary),
+        "backtest_cutoff": (cutoff - timedelta(days=horizon)).isoformat(),
+        "purchases": backtest.to_dict(orient="index"),
+    }
+    return params, metrics
+
+
+def _train_rfm(warehouse: BaseBackend, cutoff: date, horizon: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    X = features.behaviour_features(warehouse, cutoff)
+    if X.empty:
+        raise ValueError(f"no purchases up to {cutoff}")
+    scorer = RFMScorer().fit(X["recency_days"], X["purchase_days"], X["monetary"])
+    segments = scorer.segments(scorer.transform(X["recency_days"], X["purchase_days"], X["monetary"]))
+    counts = pd.Series([LABELS_ZH[s] for s in segments]).value_counts()
+    params = {**scorer.get_params(), "edges": {k: v.tolist() for k, v in scorer.edges_.items()}}
+    return params, {"customers": len(X), "segments": {str(k): int(v) for k, v in counts.items()}}
+
+
+TRAINERS: dict[str, Callable[[BaseBackend, date, int], tuple[dict[str, Any], dict[str, Any]]]] = {
+    "churn": _train_churn,
+    "clv": _train_clv,
+    "rfm": _train_rfm,
+}
+
+
+def _record_run(
+    stores: Stores, actor: Principal, name: str, window: tuple[date | None, date], horizon: int,
+    params: dict[str, Any], metrics: dict[str, Any],
+) -> ModelRunPublic:  # fmt: skip
+    with transaction(stores.sessions) as session:
+        last = session.scalar(select(func.max(ModelRun.version)).where(ModelRun.name == name)) or 0
+        run = ModelRun(
+            name=name, version=last + 1, parameters=_jsonable(params), data_start=window[0],
+            data_end=window[1], horizon_days=horizon, metrics=_jsonable(metrics), actor=actor.username,
+            trained_at=utcnow(),
+        )  # fmt: skip
+        session.add(run)
+        session.flush()
+        audit.record(
+            session, actor.username, "model.train", "model_run", run.id, name=name, version=run.version
+        )
+        return ModelRunPublic.model_validate(run)
+
+
+def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
+    """Through JSON and back, so numpy numbers and NaN become plain JSON values (NaN -> null)."""
+    text = json.dumps(value, default=float).replace("NaN", "null").replace("Infinity", "null")
+    return dict(json.loads(text))
+
+
+def train_model(
+    stores: Stores, actor: Principal, name: str, cutoff: date | None = None, horizon_days: int = 90
+) -> ModelRunPublic:
+    if name not in TRAINERS:
+        choices = ", ".join(TRAINERS)
+        raise AppError(ScoringErrorCode.UNKNOWN_MODEL, f"unknown model {name!r}; choose from {choices}", 404,
+                       {"field": "name"})  # fmt: skip
+    window = data_window(stores.warehouse, cutoff)
+    try:
+        params, metrics = TRAINERS[name](stores.warehouse, window[1], horizon_days)
+    except ValueError as exc:
+        raise _not_enough(exc) from exc
+    return _record_run(stores, actor, name, window, horizon_days, params, metrics)
+
+
+def list_runs(stores: Stores, name: str | None = None) -> list[ModelRunPublic]:
+    with stores.sessions() as session:
+        query = select(ModelRun).order_by(ModelRun.name, ModelRun.version.desc())
+        if name:
+            query = query.where(ModelRun.name == name)
+        return [ModelRunPublic.model_validate(r) for r in session.scalars(query)]
+
+
+def show_run(stores: Stores, name: str, version: int | None = None) -> ModelRunPublic:
+    with stores.sessions() as session:
+        query = select(ModelRun).where(ModelRun.name == name).order_by(ModelRun.version.desc())
+        if version is not None:
+            query = query.where(ModelRun.version == version)
+        run = session.scalars(query.limit(1)).first()
+        if run is None:
+            what = f"{name!r} version {version}" if version is not None else f"{name!r}"
+            raise AppError(ScoringErrorCode.UNKNOWN_MODEL, f"no run of model {what}", 404, {"field": "name"})
+        return ModelRunPublic.model_validate(run)
+
+
+def compute_scores(stores: Stores, cutoff: date, horizon_days: int) -> pd.DataFrame:
+    """Every customer with a purchase up to ``cutoff``: models trained and applied on data up to it."""
+    try:
+        churn = pipeline.train_churn(stores.warehouse, cutoff, horizon_days)
+        value = pipeline.fit_value_models(stores.warehouse, cutoff)
+    except ValueError as exc:
+        raise _not_enough(exc) from exc
+    scores = pipeline.score_customers(stores.warehouse, cutoff, horizon_days, churn, value)
+    with stores.sessions() as session:
+        keys = {c.uid: c.customer_key for c in profiles.summaries_for(session, scores.index.tolist(), True)}
+    scores.insert(0, "customer_key", scores.index.map(keys))
+    return scores[scores["customer_key"].notna()]
+
+
+def write_scores(scores: pd.DataFrame, output: Path) -> None:
+    """CSV (.csv) or JSON Lines (.jsonl / .ndjson), chosen by the file's extension."""
+    frame = scores.loc[:, list(EXPORT_COLUMNS)].round(6)
+    suffix = output.suffix.lower()
+    if suffix == ".csv":
+        frame.to_csv(output, index=False)
+    elif suffix in (".jsonl", ".ndjson"):
+        frame.to_json(output, orient="records", lines=True, force_ascii=False)
+    else:
+        raise AppError(ScoringErrorCode.BAD_OUTPUT, f"output {output.name!r} must end in .csv or .jsonl", 422,
+                       {"field": "output"})  # fmt: skip
+
+
+def publish_scores(warehouse: BaseBackend, scores: pd.DataFrame, version: int) -> int:
+    """Replace the previous scores with these, one row per (customer, output)."""
+    now = pd.Timestamp(utcnow())
+    parts = []
+    for name in (*NUMERIC_OUTPUTS, *LABEL_OUTPUTS):
+        numeric = name in NUMERIC_OUTPUTS
+        parts.append(
+            pd.DataFrame(
+                {
+                    "uid": scores.index.to_numpy(dtype="int64"),
+                    "model": "scores",
+                    "version": version,
+                    "name": name,
+                    "value": scores[name].astype(float) if numeric else float("nan"),
+                    "label": None if numeric else scores[name].astype(str),
+                    "computed_at": now,
+                }
+            )
+        )
+    rows = pd.concat(parts, ignore_index=True)
+    table = warehouse.table("model_scores")
+    warehouse.truncate_table("model_scores")
+    warehouse.insert("model_scores", rows[list(table.columns)])
+    return len(rows)
+
+
+def score_customers(
+    stores: Stores, actor: Principal, cutoff: date, horizon_days: int, output: Path | None = None,
+    publish: bool = False,
+) -> ScoreReport:  # fmt: skip
+    if output is not None and output.suffix.lower() not in (".csv", ".jsonl", ".ndjson"):
+        write_scores(pd.DataFrame(columns=list(EXPORT_COLUMNS)), output)  # raises the clear error
+    window = data_window(stores.warehouse, cutoff)
+    scores = compute_scores(stores, window[1], horizon_days)
+    if output is not None:
+        write_scores(scores, output)
+    metrics = {
+        "customers": len(scores),
+        "segments": {str(k): int(v) for k, v in scores["rfm_segment"].value_counts().items()},
+        "risk": {str(k): int(v) for k, v in scores["churn_risk"].value_counts().items()},
+        "expected_purchases_total": float(scores["expected_purchases"].sum()),
+        "clv_total": float(scores["clv"].sum()),
+    }
+    run = _record_run(stores, actor, "scores", window, horizon_days, {"output": str(output or "")}, metrics)
+    published = publish_scores(stores.warehouse, scores, run.version) if publish else 0
+    return ScoreReport(run=run, customers=len(scores), output=str(output) if output else None,
+                       published_rows=published)  # fmt: skip

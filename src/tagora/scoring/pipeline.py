@@ -1,0 +1,171 @@
+"""From warehouse to scores: churn training sets, CLV fits, per-customer scores and the honest evaluation.
+
+Everything takes ``cutoff`` (last observed day) and ``horizon_days`` as parameters. Training uses features
+at earlier cutoffs whose labels end by ``cutoff``; nothing reads a fact after ``cutoff`` except
+``evaluate``, which compares the scores with what happened in the ``horizon_days`` after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from ibis.backends import BaseBackend
+from scipy.stats import spearmanr
+
+from tagora.scoring import features
+from tagora.scoring.bgnbd import BetaGeoModel
+from tagora.scoring.churn import ChurnModel, binary_metrics, importance, lift_table, risk_level
+from tagora.scoring.clv import customer_lifetime_value
+from tagora.scoring.gamma_gamma import GammaGammaModel
+from tagora.scoring.rfm import LABELS_ZH, RFMScorer
+from tagora.scoring.summary import summarize_purchases
+
+
+def churn_labels(warehouse: BaseBackend, uids: pd.Index, cutoff: date, horizon_days: int) -> pd.Series:
+    """1 when the customer made no purchase in the ``horizon_days`` after ``cutoff``."""
+    bought = features.purchase_days_between(warehouse, cutoff, cutoff + timedelta(days=horizon_days))
+    return pd.Series((~uids.isin(bought.index)).astype(np.int64), index=uids, name="churned")
+
+
+SNAPSHOTS = 3
+
+
+def training_set(
+    warehouse: BaseBackend, cutoff: date, horizon_days: int, snapshots: int = SNAPSHOTS, step_days: int = 30
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Features at ``cutoff - horizon - k*step`` (k < snapshots) with the labels that follow, stacked.
+
+    Several snapshots give the booster more examples; every label window ends by ``cutoff``.
+    """
+    frames, labels = [], []
+    for k in range(snapshots):
+        at = cutoff - timedelta(days=horizon_days + k * step_days)
+        X = features.behaviour_features(warehouse, at)
+        if len(X):
+            frames.append(X)
+            labels.append(churn_labels(warehouse, X.index, at, horizon_days))
+    if not frames:
+        raise ValueError(f"no purchases before {cutoff - timedelta(days=horizon_days)} to train on")
+    return pd.concat(frames), pd.concat(labels)
+
+
+def train_churn(
+    warehouse: BaseBackend, cutoff: date, horizon_days: int, random_state: int = 0, snapshots: int = SNAPSHOTS
+) -> ChurnModel:
+    X, y = training_set(warehouse, cutoff, horizon_days, snapshots=snapshots)
+    if y.nunique() < 2:
+        raise ValueError("the training window has only churned or only retained customers")
+    return ChurnModel(random_state=random_state).fit(X, y)
+
+
+@dataclass
+class ValueModels:
+    summary: pd.DataFrame
+    transactions: BetaGeoModel
+    spend: GammaGammaModel
+
+
+def fit_value_models(warehouse: BaseBackend, cutoff: date) -> ValueModels:
+    """BG/NBD and Gamma-Gamma in days; identical (x, t_x, T) rows are fitted once with a weight."""
+    summary = summarize_purchases(features.purchases(warehouse, cutoff), cutoff, customer="uid")
+    keys = ["frequency", "recency", "T"]
+    grouped = summary.groupby(keys, as_index=False).size()
+    transactions = BetaGeoModel().fit(grouped["frequency"], grouped["recency"], grouped["T"], grouped["size"])
+    spend = GammaGammaModel().fit(summary["frequency"], summary["monetary_value"])
+    return ValueModels(summary, transactions, spend)
+
+
+def score_customers(
+    warehouse: BaseBackend,
+    cutoff: date,
+    horizon_days: int,
+    churn: ChurnModel,
+    value: ValueModels,
+    annual_discount_rate: float = 0.1,
+    reasons: bool = True,
+) -> pd.DataFrame:
+    """One row per customer with a purchase up to ``cutoff``, indexed by uid."""
+    X = features.behaviour_features(warehouse, cutoff)
+    s = value.summary.reindex(X.index)
+    f, r, t, m = s["frequency"], s["recency"], s["T"], s["monetary_value"]
+    probability = churn.churn_probability(X)
+    rfm = RFMScorer().fit(X["recency_days"], X["purchase_days"], X["monetary"])
+    scores = rfm.transform(X["recency_days"], X["purchase_days"], X["monetary"])
+    out = pd.DataFrame(
+        {
+            "churn_probability": probability,
+            "churn_risk": risk_level(probability),
+            "expected_purchases": value.transactions.predict_purchases(horizon_days, f, r, t),
+            "p_alive": value.transactions.predict_proba_alive(f, r, t),
+            "clv": customer_lifetime_value(
+                value.transactions,
+                value.spend,
+                f,
+                r,
+                t,
+                m,
+                horizon_days=horizon_days,
+                annual_discount_rate=annual_discount_rate,
+            ),
+            "rfm_score": scores.sum(axis=1),
+            "rfm_segment": [LABELS_ZH[seg] for seg in rfm.segments(scores)],
+        },
+        index=X.index,
+    )
+    if reasons:
+        out["churn_reasons"] = [",".join(r) for r in churn.reasons(X)]
+    return out
+
+
+@dataclass
+class Evaluation:
+    churn: pd.DataFrame  # one row per scorer: auc, pr_auc
+    lift: pd.DataFrame
+    importance: dict[str, float]
+    clv: pd.DataFrame  # one row per predictor: mae, spearman
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def evaluate(
+    warehouse: BaseBackend, cutoff: date, horizon_days: int, random_state: int = 0, with_clv: bool = True
+) -> Evaluation:
+    """Train with data up to ``cutoff``, then compare with the ``horizon_days`` after it."""
+    churn = train_churn(warehouse, cutoff, horizon_days, random_state)
+    X = features.behaviour_features(warehouse, cutoff)
+    y = churn_labels(warehouse, X.index, cutoff, horizon_days)
+    probability = churn.churn_probability(X)
+    rfm = RFMScorer().fit(X["recency_days"], X["purchase_days"], X["monetary"])
+    rfm_score = rfm.transform(X["recency_days"], X["purchase_days"], X["monetary"]).sum(axis=1)
+    scorers = {"model": probability, "recency": X["recency_days"], "rfm_score": -rfm_score}
+    table = pd.DataFrame({name: vars(binary_metrics(y, s)) for name, s in scorers.items()}).T
+    return Evaluation(
+        churn=table,
+        lift=lift_table(y, probability),
+        importance=importance(churn, X, y, random_state),
+        clv=evaluate_purchases(warehouse, cutoff, horizon_days) if with_clv else pd.DataFrame(),
+        details={"customers": len(X), "training_rows": churn.n_training_rows_},
+    )
+
+
+def evaluate_purchases(warehouse: BaseBackend, cutoff: date, horizon_days: int) -> pd.DataFrame:
+    """BG/NBD's expected purchase days vs the actual ones, against "same as the previous period"."""
+    value = fit_value_models(warehouse, cutoff)
+    s = value.summary
+    predicted = value.transactions.predict_purchases(horizon_days, s["frequency"], s["recency"], s["T"])
+    after = cutoff + timedelta(days=horizon_days)
+    actual = features.purchase_days_between(warehouse, cutoff, after).reindex(s.index, fill_value=0.0)
+    before = cutoff - timedelta(days=horizon_days)
+    previous = features.purchase_days_between(warehouse, before, cutoff).reindex(s.index, fill_value=0.0)
+    rows = {}
+    for name, guess in {"bgnbd": predicted, "previous_period": previous.to_numpy()}.items():
+        rows[name] = {
+            "mae": float(np.mean(np.abs(guess - actual.to_numpy()))),
+            "spearman": float(spearmanr(guess, actual.to_numpy()).statistic),
+            "predicted_total": float(np.sum(guess)),
+            "actual_total": float(actual.sum()),
+        }
+    return pd.DataFrame(rows).T
