@@ -7,11 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 
 from tagora.scoring import BetaGeoModel, GammaGammaModel
+from tagora.scoring.churn import ChurnModel
 from tagora.scoring.rfm import RFMScorer
 
 RNG = np.random.default_rng(7)
@@ -20,6 +22,8 @@ _T = RNG.uniform(20, 40, N)
 _X = RNG.poisson(2, N).astype(float)
 _TX = np.where(_X > 0, RNG.uniform(0, 1, N) * _T, 0.0)
 _M = RNG.gamma(3, 10, N)
+_FEATURES = pd.DataFrame({"recency": _T - _TX, "frequency": _X, "monetary": _M})
+_CHURNED = (RNG.uniform(0, 1, N) < 1 / (1 + np.exp(0.3 * _X - 0.1 * (_T - _TX)))).astype(int)
 
 # (estimator, fit arguments, a call that needs a fitted estimator)
 Case = tuple[BaseEstimator, tuple[Any, ...], Callable[[Any], Any]]
@@ -27,6 +31,11 @@ CASES: dict[str, Case] = {
     "BetaGeoModel": (BetaGeoModel(), (_X, _TX, _T), lambda m: m.predict_proba_alive(_X, _TX, _T)),
     "GammaGammaModel": (GammaGammaModel(), (_X, _M), lambda m: m.predict_spend(_X, _M)),
     "RFMScorer": (RFMScorer(), (_T - _TX, _X, _M), lambda m: m.transform(_T - _TX, _X, _M)),
+    "ChurnModel": (
+        ChurnModel(max_iter=30, min_samples_leaf=10, random_state=None),
+        (_FEATURES, _CHURNED),
+        lambda m: m.predict_proba(_FEATURES),
+    ),
 }
 
 
@@ -35,6 +44,8 @@ def learned(model: BaseEstimator) -> dict[str, Any]:
 
 
 def same(a: Any, b: Any) -> bool:
+    if isinstance(a, BaseEstimator):  # a fitted inner estimator: its outputs are compared through `use`
+        return type(a) is type(b)
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
     return bool(np.array_equal(np.asarray(a), np.asarray(b)))
