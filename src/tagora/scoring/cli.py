@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -54,6 +54,33 @@ def train(
     with cli_stores() as stores:
         run = logic.train_model(stores, CLI_OPERATOR, name, _day(cutoff), horizon_days)
     print_json(run) if json else console.print(f"trained {run.name} v{run.version} on {run.data_end}")
+
+
+@models_app.command("evaluate")
+def evaluate(
+    cutoff: Annotated[str, typer.Option(help="Last day of the calibration period, e.g. 2011-06-30.")],
+    horizon_days: Horizon = 90,
+    json: Json = False,
+) -> None:
+    """Time split: train up to the cutoff, compare with the horizon after it, against the baselines."""
+    day = _day(cutoff)
+    assert day is not None
+    with cli_stores() as stores:
+        report = logic.evaluate_models(stores, day, horizon_days)
+    if json:
+        print_json(report)
+        return
+    end = day + timedelta(days=horizon_days)
+    print_table(f"churn within {horizon_days} days after {day} (evaluated up to {end})", [
+        {"scorer": m.scorer, "AUC": f"{m.auc:.3f}", "PR-AUC": f"{m.pr_auc:.3f}",
+         "churn rate": f"{m.base_rate:.3f}"}
+        for m in report.churn
+    ])  # fmt: skip
+    print_table("purchase days per customer: predicted vs actual", [
+        {"predictor": m.predictor, "MAE": f"{m.mae:.3f}", "Spearman": f"{m.spearman:.3f}",
+         "predicted": f"{m.predicted_total:.0f}", "actual": f"{m.actual_total:.0f}"}
+        for m in report.purchases
+    ])  # fmt: skip
 
 
 @models_app.command("show")

@@ -23,7 +23,13 @@ from tagora.scoring import features, pipeline
 from tagora.scoring.errors import ScoringErrorCode
 from tagora.scoring.models import ModelRun
 from tagora.scoring.rfm import LABELS_ZH, RFMScorer
-from tagora.scoring.schemas import ModelRunPublic, ScoreReport
+from tagora.scoring.schemas import (
+    EvaluationReport,
+    ModelRunPublic,
+    PurchaseMetrics,
+    ScoreReport,
+    ScorerMetrics,
+)
 
 EXPORT_COLUMNS = (
     "customer_key", "churn_probability", "expected_purchases", "p_alive", "clv", "rfm_segment",
@@ -134,6 +140,27 @@ def train_model(
     except ValueError as exc:
         raise _not_enough(exc) from exc
     return _record_run(stores, actor, name, window, horizon_days, params, metrics)
+
+
+def evaluate_models(stores: Stores, cutoff: date, horizon_days: int) -> EvaluationReport:
+    """Train on data up to ``cutoff`` and judge on the ``horizon_days`` after it (a read, nothing stored)."""
+    try:
+        result = pipeline.evaluate(stores.warehouse, cutoff, horizon_days)
+    except ValueError as exc:
+        raise _not_enough(exc) from exc
+    lift = result.lift.reset_index().astype(float).to_dict(orient="records")
+    return EvaluationReport(
+        cutoff=cutoff,
+        horizon_days=horizon_days,
+        customers=int(result.details["customers"]),
+        training_rows=int(result.details["training_rows"]),
+        churn=[ScorerMetrics(scorer=str(k), **v) for k, v in result.churn.to_dict(orient="index").items()],
+        purchases=[
+            PurchaseMetrics(predictor=str(k), **v) for k, v in result.clv.to_dict(orient="index").items()
+        ],
+        lift=[{str(k): float(v) for k, v in row.items()} for row in lift],
+        importance=result.importance,
+    )
 
 
 def list_runs(stores: Stores, name: str | None = None) -> list[ModelRunPublic]:

@@ -47,3 +47,33 @@ class ScoreReport(BaseModel):
     customers: int
     output: str | None = None
     published_rows: int = 0
+
+
+class ScorerMetrics(BaseModel):
+    """How well one scorer ranks the customers who churned (AUC, PR-AUC) at the evaluated cutoff."""
+
+    scorer: str
+    auc: float
+    pr_auc: float
+    base_rate: float
+
+
+class PurchaseMetrics(BaseModel):
+    """Predicted vs actual purchase days per customer in the horizon after the cutoff."""
+
+    predictor: str
+    mae: float
+    spearman: float
+    predicted_total: float
+    actual_total: float
+
+
+class EvaluationReport(BaseModel):
+    cutoff: date
+    horizon_days: int
+    customers: int
+    training_rows: int
+    churn: list[ScorerMetrics]
+    purchases: list[PurchaseMetrics]
+    lift: list[dict[str, float]]
+    importance: dict[str, float]
