@@ -65,8 +65,8 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
     from tagora.identity.api import router as identity_router
     from tagora.ingest.tracking.api import router as tracking_router
     from tagora.profiles.api import router as profiles_router
-    from tagora.tags.api import router as tags_router
     from tagora.scoring.api import router as scoring_router
+    from tagora.tags.api import router as tags_router
 
     app.include_router(core_router)
     app.include_router(profiles_router)

@@ -14,8 +14,8 @@ from tagora.ingest.cli import import_app
 from tagora.ingest.generate_cli import generate
 from tagora.ingest.tracking.cli import tracking_app
 from tagora.profiles.cli import customers_app, stats
-from tagora.tags.cli import tags_app
 from tagora.scoring.cli import models_app
+from tagora.tags.cli import tags_app
 
 app = typer.Typer(
     help="Tagora: customer data platform and CRM for precision marketing.", no_args_is_help=True
