@@ -8,20 +8,64 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import betaln, gammaln, hyp2f1
+from scipy.special import digamma, gammaln, hyp2f1
 
-from tagora.scoring._base import FloatArray, ParametricModel, as_vector, as_weights
+from tagora.scoring._base import FloatArray, ParametricModel, as_vector, as_weights, distinct
 
 
-def bgnbd_loglik(params: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray, w: FloatArray) -> float:
+class BgNbdData:
+    """The fit's data, arranged so each likelihood evaluation costs little.
+
+    Terms that depend on x alone are summed per distinct x with the summed weights; logs of alpha + T and
+    alpha + t_x are taken once per distinct age (ages are whole days or weeks, so there are few).
+    """
+
+    def __init__(self, x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArray) -> None:
+        keep = w > 0
+        x, t_x, big_t, w = x[keep], t_x[keep], big_t[keep], w[keep]
+        self.ux, ix = distinct(x)
+        self.wx = np.bincount(ix, weights=w, minlength=self.ux.size)
+        self.uT, self.iT = distinct(big_t)
+        self.rep = x > 0  # a repeat buyer may have dropped out after the last purchase: the second term
+        self.ut, self.it = distinct(t_x[self.rep])
+        self.x, self.w = x, w
+        self.xr, self.wr, self.iTr = x[self.rep], w[self.rep], self.iT[self.rep]
+        self.w_sum = float(w.sum())
+
+
+def bgnbd_loglik(params: FloatArray, d: BgNbdData) -> tuple[float, FloatArray]:
+    """The BG/NBD log-likelihood (eq. 6 of the paper) and its gradient in (r, alpha, a, b)."""
     r, alpha, a, b = params
-    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    a2 = betaln(a, b + x) - betaln(a, b)
-    a3 = -(r + x) * np.log(alpha + T)
-    repeat = x > 0
-    a4 = np.full_like(x, -np.inf)
-    a4[repeat] = np.log(a) - np.log(b + x[repeat] - 1) - (r + x[repeat]) * np.log(alpha + t_x[repeat])
-    return float(np.sum(w * (a1 + a2 + np.logaddexp(a3, a4))))
+    ux, wx = d.ux, d.wx
+    # Terms in x alone: ln G(r+x) - ln G(r) + r ln alpha + ln B(a, b+x) - ln B(a, b).
+    head = gammaln(r + ux) - gammaln(r) + gammaln(b + ux) - gammaln(b) + gammaln(a + b) - gammaln(a + b + ux)
+    value = float(wx @ head) + d.w_sum * r * np.log(alpha)
+    g_r = float(wx @ (digamma(r + ux) - digamma(r))) + d.w_sum * np.log(alpha)
+    g_alpha = d.w_sum * r / alpha
+    psi_ab = digamma(a + b) - digamma(a + b + ux)
+    g_a = float(wx @ psi_ab)
+    g_b = float(wx @ (digamma(b + ux) - digamma(b) + psi_ab))
+    # Alive at T: A3 = -(r+x) ln(alpha+T); for repeat buyers also dropped after t_x: A4.
+    log_t = np.log(alpha + d.uT)
+    a3 = -(r + d.x) * log_t[d.iT]
+    value += float(d.w @ a3)
+    g_r -= float(d.w @ log_t[d.iT])
+    g_alpha -= float(d.w @ ((r + d.x) / (alpha + d.uT)[d.iT]))
+    if d.xr.size:
+        log_tx = np.log(alpha + d.ut)[d.it]
+        a3r = a3[d.rep]
+        a4 = np.log(a) - np.log(b + d.xr - 1) - (r + d.xr) * log_tx
+        both = np.logaddexp(a3r, a4)
+        w4 = np.exp(a4 - both)  # the dropped-out term's share of the sum (the alive one has 1 - w4)
+        value += float(d.wr @ (both - a3r))
+        # d(both - a3)/dθ = (1 - w4 - 1) dA3/dθ + w4 dA4/dθ = w4 (dA4/dθ - dA3/dθ)
+        dlog = log_tx - np.log(alpha + d.uT)[d.iTr]
+        g_r -= float(d.wr @ (w4 * dlog))
+        inv = (r + d.xr) * (1 / (alpha + d.ut)[d.it] - 1 / (alpha + d.uT)[d.iTr])
+        g_alpha -= float(d.wr @ (w4 * inv))
+        g_a += float(d.wr @ w4) / a
+        g_b -= float(d.wr @ (w4 / (b + d.xr - 1)))
+    return value, np.array([g_r, g_alpha, g_a, g_b])
 
 
 class BetaGeoModel(ParametricModel):
@@ -38,7 +82,8 @@ class BetaGeoModel(ParametricModel):
             raise ValueError("fit needs at least one customer")
         scale = max(float(np.average(big_t, weights=w)), 1e-9)
         start = np.array([1.0, scale, 1.0, 1.0])
-        self.maximise(lambda p: bgnbd_loglik(p, x, t_x, big_t, w), start)
+        data = BgNbdData(x, t_x, big_t, w)
+        self.maximise(lambda p: bgnbd_loglik(p, data), start)
         return self
 
     @staticmethod
@@ -72,15 +117,31 @@ class BetaGeoModel(ParametricModel):
         self, t: float, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> FloatArray:
         """Expected number of purchases in the next ``t`` time units (eq. 10 of the paper)."""
+        return self.predict_cumulative_purchases([t], frequency, recency, T)[0]
+
+    def predict_cumulative_purchases(
+        self, ts: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> FloatArray:
+        """Expected purchases within each horizon of ``ts``: a (len(ts), n) array.
+
+        The hypergeometric term depends on (x, T) only, so it is computed once per distinct pair.
+        """
         x, t_x, big_t = self._inputs(frequency, recency, T)
-        p = self.params_
+        p = self.check_fitted()
         r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
-        # Euler's transformation of eq. 10's 2F1 (c - b = a - 1): (1 - z)^(r+x) 2F1(r+x, b+x; c; z) equals
-        # 2F1(r+x, a-1; c; -t/(alpha+T)), which stays finite when b is huge (almost no dropout).
-        c = a + b + x - 1
-        hyp = hyp2f1(r + x, a - 1, c, -t / (alpha + big_t))
-        head = c / (a - 1) * (1 - hyp)
-        return np.asarray(head / (1 + self._odds_dead(x, t_x, big_t)), dtype=np.float64)
+        alive = 1.0 / (1.0 + self._odds_dead(x, t_x, big_t))
+        (vx, ix), (vT, iT) = distinct(x), distinct(big_t)
+        keys, index = np.unique(ix * vT.size + iT, return_inverse=True)
+        ux, uT = vx[keys // vT.size], vT[keys % vT.size]
+        c = a + b + ux - 1
+        horizons = as_vector("ts", ts)
+        out = np.empty((horizons.size, x.size))
+        for k, t in enumerate(horizons):
+            # Euler's transformation of eq. 10's 2F1 (c - b = a - 1): (1 - z)^(r+x) 2F1(r+x, b+x; c; z)
+            # equals 2F1(r+x, a-1; c; -t/(alpha+T)), which stays finite when b is huge (almost no dropout).
+            hyp = hyp2f1(r + ux, a - 1, c, -t / (alpha + uT))
+            out[k] = (c / (a - 1) * (1 - hyp))[index.ravel()] * alive
+        return out
 
     def expected_purchases_new(self, t: ArrayLike) -> FloatArray:
         """E[X(t)] for a customer just acquired: expected repeat purchases within ``t`` units."""

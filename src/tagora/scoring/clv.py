@@ -33,12 +33,10 @@ def customer_lifetime_value(
     if annual_discount_rate <= -1:
         raise ValueError("annual_discount_rate must be greater than -1")
     value = spend.predict_spend(frequency, monetary_value)
-    ends: list[float] = [*np.arange(period_days, horizon_days, period_days).tolist(), horizon_days]
-    ends = ends if horizon_days > 0 else []
-    total = np.zeros_like(value)
-    before = np.zeros_like(value)
-    for end in ends:
-        cumulative = transactions.predict_purchases(end / unit_days, frequency, recency, T)
-        total += (cumulative - before) / (1 + annual_discount_rate) ** (end / 365.0)
-        before = cumulative
-    return np.asarray(total * value, dtype=np.float64)
+    if horizon_days == 0:
+        return np.zeros_like(value)
+    ends = np.append(np.arange(period_days, horizon_days, period_days), horizon_days).astype(np.float64)
+    cumulative = transactions.predict_cumulative_purchases(ends / unit_days, frequency, recency, T)
+    per_period = np.diff(cumulative, axis=0, prepend=0.0)
+    discount = (1 + annual_discount_rate) ** (ends / 365.0)
+    return np.asarray((per_period / discount[:, None]).sum(axis=0) * value, dtype=np.float64)

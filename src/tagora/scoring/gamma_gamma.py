@@ -4,24 +4,38 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import gammaln
+from scipy.special import digamma, gammaln
 
-from tagora.scoring._base import FloatArray, ParametricModel, as_vector, as_weights
+from tagora.scoring._base import FloatArray, ParametricModel, as_vector, as_weights, distinct
 
 
-def gg_loglik(params: FloatArray, x: FloatArray, m: FloatArray, w: FloatArray) -> float:
+class GammaGammaData:
+    """Repeat buyers' (x, m) with the terms that do not change during the fit computed once."""
+
+    def __init__(self, x: FloatArray, m: FloatArray, w: FloatArray) -> None:
+        self.ux, ix = distinct(x)
+        self.wx = np.bincount(ix, weights=w, minlength=self.ux.size)
+        self.x, self.m, self.w = x, m, w
+        self.xm = x * m
+        self.log_xm_w = float(w @ (x * np.log(self.xm)))  # sum of w px ln(x m) is p times this
+        self.log_m_w = float(w @ np.log(m))
+        self.w_sum = float(w.sum())
+
+
+def gg_loglik(params: FloatArray, d: GammaGammaData) -> tuple[float, FloatArray]:
+    """Gamma-Gamma log-likelihood of the average repeat spend m over x purchases, and its gradient."""
     p, q, gamma = params
-    px = p * x
-    ll = (
-        gammaln(px + q)
-        - gammaln(px)
-        - gammaln(q)
-        + q * np.log(gamma)
-        + (px - 1) * np.log(m)
-        + px * np.log(x)
-        - (px + q) * np.log(gamma + x * m)
-    )
-    return float(np.sum(w * ll))
+    pux = p * d.ux
+    value = float(d.wx @ (gammaln(pux + q) - gammaln(pux))) - d.w_sum * gammaln(q)
+    value += d.w_sum * q * np.log(gamma) + p * d.log_xm_w - d.log_m_w
+    log_denominator = np.log(gamma + d.xm)
+    value -= float(d.w @ ((p * d.x + q) * log_denominator))
+    psi_sum = digamma(pux + q)
+    g_p = float(d.wx @ (d.ux * (psi_sum - digamma(pux)))) + d.log_xm_w - float(d.w @ (d.x * log_denominator))
+    g_q = float(d.wx @ psi_sum) - d.w_sum * digamma(q) + d.w_sum * np.log(gamma)
+    g_q -= float(d.w @ log_denominator)
+    g_gamma = d.w_sum * q / gamma - float(d.w @ ((p * d.x + q) / (gamma + d.xm)))
+    return value, np.array([g_p, g_q, g_gamma])
 
 
 class GammaGammaModel(ParametricModel):
@@ -45,7 +59,8 @@ class GammaGammaModel(ParametricModel):
         x, m, w = x[keep], m[keep], w[keep]
         self.n_customers_ = float(w.sum())
         start = np.array([1.0, 1.0, float(np.average(m, weights=w))])
-        self.maximise(lambda params: gg_loglik(params, x, m, w), start)
+        data = GammaGammaData(x, m, w)
+        self.maximise(lambda params: gg_loglik(params, data), start)
         return self
 
     def predict_spend(self, frequency: ArrayLike, monetary_value: ArrayLike) -> FloatArray:

@@ -22,7 +22,7 @@ from tagora.profiles import facade as profiles
 from tagora.scoring import features, pipeline
 from tagora.scoring.errors import ScoringErrorCode
 from tagora.scoring.models import ModelRun
-from tagora.scoring.rfm import LABELS_ZH, RFMScorer
+from tagora.scoring.rfm import RFMScorer, labels_zh
 from tagora.scoring.schemas import (
     EvaluationReport,
     ModelRunPublic,
@@ -90,7 +90,7 @@ def _train_rfm(warehouse: BaseBackend, cutoff: date, horizon: int) -> tuple[dict
         raise ValueError(f"no purchases up to {cutoff}")
     scorer = RFMScorer().fit(X["recency_days"], X["purchase_days"], X["monetary"])
     segments = scorer.segments(scorer.transform(X["recency_days"], X["purchase_days"], X["monetary"]))
-    counts = pd.Series([LABELS_ZH[s] for s in segments]).value_counts()
+    counts = pd.Series(labels_zh(segments)).value_counts()
     params = {**scorer.get_params(), "edges": {k: v.tolist() for k, v in scorer.edges_.items()}}
     return params, {"customers": len(X), "segments": {str(k): int(v) for k, v in counts.items()}}
 

@@ -21,7 +21,7 @@ from tagora.scoring.bgnbd import BetaGeoModel
 from tagora.scoring.churn import ChurnModel, binary_metrics, importance, lift_table, risk_level
 from tagora.scoring.clv import customer_lifetime_value
 from tagora.scoring.gamma_gamma import GammaGammaModel
-from tagora.scoring.rfm import LABELS_ZH, RFMScorer
+from tagora.scoring.rfm import RFMScorer, labels_zh
 from tagora.scoring.summary import summarize_purchases
 
 
@@ -112,7 +112,7 @@ def score_customers(
                 annual_discount_rate=annual_discount_rate,
             ),
             "rfm_score": scores.sum(axis=1),
-            "rfm_segment": [LABELS_ZH[seg] for seg in rfm.segments(scores)],
+            "rfm_segment": labels_zh(rfm.segments(scores)),
         },
         index=X.index,
     )

@@ -53,6 +53,12 @@ _BY_FLAGS = {
 }
 
 
+# Bits (R, F, M) read as a number index the segment, so segments() needs no Python loop.
+_BY_CODE = np.asarray(
+    [_BY_FLAGS[(bool(code & 4), bool(code & 2), bool(code & 1))] for code in range(8)], dtype=object
+)
+
+
 class RFMScorer(BaseEstimator):
     """``method="quantile"`` learns ``bins``-quantile edges; ``"threshold"`` uses ``thresholds``.
 
@@ -107,7 +113,15 @@ class RFMScorer(BaseEstimator):
             raise NotFittedError("this RFMScorer is not fitted yet; call fit first")
         return np.column_stack(self._score(self._columns(recency, frequency, monetary)))
 
-    def segments(self, scores: NDArray[np.int64]) -> list[Segment]:
+    def segments(self, scores: NDArray[np.int64]) -> NDArray[np.object_]:
+        """Each row's segment (an object array of ``Segment``), from which dimensions are high."""
         means = [self.mean_scores_[d] for d in DIMENSIONS]
-        high = scores > np.asarray(means)
-        return [_BY_FLAGS[(bool(r), bool(f), bool(m))] for r, f, m in high]
+        high = (np.asarray(scores) > np.asarray(means)).astype(np.intp)
+        return _BY_CODE[high[:, 0] * 4 + high[:, 1] * 2 + high[:, 2]]
+
+
+def labels_zh(segments: NDArray[np.object_]) -> NDArray[np.object_]:
+    """The Chinese names of segments, element by element."""
+    names = np.asarray([LABELS_ZH[s] for s in _BY_CODE], dtype=object)
+    codes = {segment: code for code, segment in enumerate(_BY_CODE)}
+    return names[np.fromiter((codes[s] for s in segments), dtype=np.intp, count=len(segments))]
