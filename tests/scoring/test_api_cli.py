@@ -44,6 +44,10 @@ def test_analysts_train_and_marketers_only_read_models_over_http(
     risk = [r["churn_probability"] for r in rows]
     assert risk == sorted(risk, reverse=True)
     assert client.get("/api/models/scores", params={"cutoff": "not-a-day"}).status_code == 422
+    assert client.post("/api/models/publish", json={}).status_code == 403
+    login(client, users["admin"])
+    published = client.post("/api/models/publish", json={"cutoff": "2025-12-31"})
+    assert published.status_code == 201 and published.json()["published_rows"] > 100
 
 
 def test_the_models_command_trains_lists_shows_evaluates_and_scores(
@@ -63,6 +67,8 @@ def test_the_models_command_trains_lists_shows_evaluates_and_scores(
     run_cli("models", "score", "--cutoff", "2025-12-31", "--horizon-days", "60", "--output", str(out))
     with out.open(encoding="utf-8") as fh:
         assert len(list(csv.DictReader(fh))) > 100
+    published = json.loads(run_cli("models", "publish", "--cutoff", "2025-12-31", "--json"))
+    assert published["run"]["name"] == "model_tags" and published["published_rows"] > 100
 
 
 def test_a_bad_cutoff_on_the_command_line_is_a_clear_error(cli_home: Path) -> None:

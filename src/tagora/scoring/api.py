@@ -11,7 +11,7 @@ from tagora.core.auth import Permission, Principal, require
 from tagora.core.deps import get_stores
 from tagora.core.stores import Stores
 from tagora.scoring import logic
-from tagora.scoring.schemas import CustomerScore, ModelRunPublic, TrainRequest
+from tagora.scoring.schemas import CustomerScore, ModelRunPublic, PublishRequest, ScoreReport, TrainRequest
 
 router = APIRouter(prefix="/api/models", tags=["models"])
 StoresDep = Annotated[Stores, Depends(get_stores)]
@@ -27,6 +27,12 @@ def list_runs(stores: StoresDep, actor: Reader, name: str | None = None) -> list
 @router.post("/train", response_model=ModelRunPublic, status_code=201)
 def train(stores: StoresDep, actor: Trainer, body: TrainRequest) -> ModelRunPublic:
     return logic.train_model(stores, actor, body.name, body.cutoff, body.horizon_days)
+
+
+@router.post("/publish", response_model=ScoreReport, status_code=201)
+def publish(stores: StoresDep, actor: Trainer, body: PublishRequest) -> ScoreReport:
+    """Score every customer and publish the results as model tags."""
+    return logic.publish_model_tags(stores, actor, body.cutoff)
 
 
 @router.get("/scores", response_model=list[CustomerScore])

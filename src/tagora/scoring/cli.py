@@ -100,17 +100,30 @@ def score(
     cutoff: Annotated[str, typer.Option(help="Last day of data to read, e.g. 2011-06-30.")],
     output: Annotated[Path, typer.Option(help="A .csv or .jsonl file.")],
     horizon_days: Horizon = 90,
-    publish: Annotated[
-        bool, typer.Option("--publish", help="Also store the scores in model_scores.")
-    ] = False,
     json: Json = False,
 ) -> None:
     """One row per customer: churn probability, expected purchases, P(alive), CLV, RFM segment."""
     day = _day(cutoff)
     assert day is not None
     with cli_stores() as stores:
-        report = logic.score_customers(stores, CLI_OPERATOR, day, horizon_days, output, publish)
+        report = logic.score_customers(stores, CLI_OPERATOR, day, horizon_days, output)
     if json:
         print_json(report)
     else:
         console.print(f"scored {report.customers:,} customers as of {day} -> {output}")
+
+
+@models_app.command("publish")
+def publish(
+    cutoff: Annotated[str | None, typer.Option(help="Last day of data (default: latest order day).")] = None,
+    json: Json = False,
+) -> None:
+    """Score every customer and publish the model tags (rfm_segment, churn_warning, clv_12m, ...)."""
+    with cli_stores() as stores:
+        report = logic.publish_model_tags(stores, CLI_OPERATOR, _day(cutoff))
+    if json:
+        print_json(report)
+    else:
+        console.print(
+            f"published {report.published_rows:,} model tag values for {report.customers:,} customers"
+        )

@@ -13,7 +13,7 @@ from ibis.backends import BaseBackend
 from sqlalchemy import func, select
 
 from tagora.core import audit
-from tagora.core.auth import Principal
+from tagora.core.auth import Permission, Principal
 from tagora.core.clock import utcnow
 from tagora.core.db import transaction
 from tagora.core.errors import AppError
@@ -21,6 +21,7 @@ from tagora.core.stores import Stores
 from tagora.profiles import facade as profiles
 from tagora.scoring import features, pipeline
 from tagora.scoring.errors import ScoringErrorCode
+from tagora.scoring.model_tags import CHURN_HORIZON_DAYS, MODEL_TAGS, tag_rows
 from tagora.scoring.models import ModelRun
 from tagora.scoring.rfm import RFMScorer, labels_zh
 from tagora.scoring.schemas import (
@@ -30,6 +31,7 @@ from tagora.scoring.schemas import (
     ScoreReport,
     ScorerMetrics,
 )
+from tagora.tags import facade as tags
 
 EXPORT_COLUMNS = (
     "customer_key", "churn_probability", "expected_purchases", "p_alive", "clv", "rfm_segment",
@@ -104,7 +106,7 @@ TRAINERS: dict[str, Callable[[BaseBackend, date, int], tuple[dict[str, Any], dic
 
 def _record_run(
     stores: Stores, actor: Principal, name: str, window: tuple[date | None, date], horizon: int,
-    params: dict[str, Any], metrics: dict[str, Any],
+    params: dict[str, Any], metrics: dict[str, Any], action: str = "model.train",
 ) -> ModelRunPublic:  # fmt: skip
     with transaction(stores.sessions) as session:
         last = session.scalar(select(func.max(ModelRun.version)).where(ModelRun.name == name)) or 0
@@ -115,9 +117,7 @@ def _record_run(
         )  # fmt: skip
         session.add(run)
         session.flush()
-        audit.record(
-            session, actor.username, "model.train", "model_run", run.id, name=name, version=run.version
-        )
+        audit.record(session, actor.username, action, "model_run", run.id, name=name, version=run.version)
         return ModelRunPublic.model_validate(run)
 
 
@@ -210,36 +210,9 @@ def write_scores(scores: pd.DataFrame, output: Path) -> None:
                        {"field": "output"})  # fmt: skip
 
 
-def publish_scores(warehouse: BaseBackend, scores: pd.DataFrame, version: int) -> int:
-    """Replace the previous scores with these, one row per (customer, output)."""
-    now = pd.Timestamp(utcnow())
-    parts = []
-    for name in (*NUMERIC_OUTPUTS, *LABEL_OUTPUTS):
-        numeric = name in NUMERIC_OUTPUTS
-        parts.append(
-            pd.DataFrame(
-                {
-                    "uid": scores.index.to_numpy(dtype="int64"),
-                    "model": "scores",
-                    "version": version,
-                    "name": name,
-                    "value": scores[name].astype(float) if numeric else float("nan"),
-                    "label": None if numeric else scores[name].astype(str),
-                    "computed_at": now,
-                }
-            )
-        )
-    rows = pd.concat(parts, ignore_index=True)
-    table = warehouse.table("model_scores")
-    warehouse.truncate_table("model_scores")
-    warehouse.insert("model_scores", rows[list(table.columns)])
-    return len(rows)
-
-
 def score_customers(
-    stores: Stores, actor: Principal, cutoff: date, horizon_days: int, output: Path | None = None,
-    publish: bool = False,
-) -> ScoreReport:  # fmt: skip
+    stores: Stores, actor: Principal, cutoff: date, horizon_days: int, output: Path | None = None
+) -> ScoreReport:
     if output is not None and output.suffix.lower() not in (".csv", ".jsonl", ".ndjson"):
         write_scores(pd.DataFrame(columns=list(EXPORT_COLUMNS)), output)  # raises the clear error
     window = data_window(stores.warehouse, cutoff)
@@ -254,6 +227,26 @@ def score_customers(
         "clv_total": float(scores["clv"].sum()),
     }
     run = _record_run(stores, actor, "scores", window, horizon_days, {"output": str(output or "")}, metrics)
-    published = publish_scores(stores.warehouse, scores, run.version) if publish else 0
-    return ScoreReport(run=run, customers=len(scores), output=str(output) if output else None,
-                       published_rows=published)  # fmt: skip
+    return ScoreReport(run=run, customers=len(scores), output=str(output) if output else None)
+
+
+def publish_model_tags(stores: Stores, actor: Principal, cutoff: date | None = None) -> ScoreReport:
+    """Score every customer as of ``cutoff`` and publish the results as model tags (one run recorded).
+
+    The first publication installs the model tags in the catalogue, which takes the permission to approve
+    and publish tags; later ones only need ``models:train``.
+    """
+    window = data_window(stores.warehouse, cutoff)
+    may_install = actor.can(Permission.TAGS_APPROVE) and actor.can(Permission.TAGS_PUBLISH)
+    if may_install or not list_runs(stores, "model_tags"):
+        # Adds only the codes not in the catalogue yet; refuses (403) someone who may not publish tags.
+        drafts = [tags.validate_draft(t) for t in MODEL_TAGS.values()]
+        tags.install_definitions(stores.sessions, actor, drafts, "scoring models")
+    scores = compute_scores(stores, window[1], CHURN_HORIZON_DAYS)
+    rows = tag_rows(scores)
+    metrics = {"customers": len(scores), "values": {code: len(r) for code, r in rows.items()}}
+    run = _record_run(stores, actor, "model_tags", window, CHURN_HORIZON_DAYS, {"tags": list(rows)}, metrics,
+                      action="model.publish")  # fmt: skip
+    for code, values in rows.items():
+        tags.write_values(stores.warehouse, code, values, f"model:{run.name}@{run.version}")
+    return ScoreReport(run=run, customers=len(scores), published_rows=sum(len(r) for r in rows.values()))

@@ -1,17 +1,15 @@
-"""The model registry (metadata DB) and the published per-customer scores (warehouse)."""
+"""The model registry (metadata DB). Per-customer results are published as model tags (tags area)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
-import ibis
 from sqlalchemy import JSON, Date, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tagora.core.clock import utcnow
 from tagora.core.db import Base, UTCDateTime
-from tagora.profiles.facade import UTC_TS
 
 
 class ModelRun(Base):
@@ -30,19 +28,3 @@ class ModelRun(Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     actor: Mapped[str] = mapped_column(String(64))
     trained_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-# One row per (customer, model output). Numeric outputs fill ``value``; categorical ones (RFM segment,
-# churn risk) fill ``label``. Kept here until the tags area offers a way to write model tag values.
-MODEL_SCORES = ibis.schema(
-    {
-        "uid": "int64",
-        "model": "string",
-        "version": "int64",
-        "name": "string",
-        "value": "float64",
-        "label": "string",
-        "computed_at": UTC_TS,
-    }
-)
-WAREHOUSE_TABLES = {"model_scores": MODEL_SCORES}

@@ -17,6 +17,7 @@ from ibis.backends import BaseBackend
 from scipy.stats import spearmanr
 
 from tagora.scoring import features
+from tagora.scoring._base import FloatArray
 from tagora.scoring.bgnbd import BetaGeoModel
 from tagora.scoring.churn import ChurnModel, binary_metrics, importance, lift_table, risk_level
 from tagora.scoring.clv import customer_lifetime_value
@@ -91,28 +92,29 @@ def score_customers(
     """One row per customer with a purchase up to ``cutoff``, indexed by uid."""
     X = features.behaviour_features(warehouse, cutoff)
     s = value.summary.reindex(X.index)
-    f, r, t, m = s["frequency"], s["recency"], s["T"], s["monetary_value"]
+    args = (s["frequency"], s["recency"], s["T"])
     probability = churn.churn_probability(X)
     rfm = RFMScorer().fit(X["recency_days"], X["purchase_days"], X["monetary"])
     scores = rfm.transform(X["recency_days"], X["purchase_days"], X["monetary"])
+    segments = rfm.segments(scores)
+
+    def clv(days: int) -> FloatArray:
+        return customer_lifetime_value(
+            value.transactions, value.spend, *args, s["monetary_value"], horizon_days=days,
+            annual_discount_rate=annual_discount_rate,
+        )  # fmt: skip
+
     out = pd.DataFrame(
         {
             "churn_probability": probability,
             "churn_risk": risk_level(probability),
-            "expected_purchases": value.transactions.predict_purchases(horizon_days, f, r, t),
-            "p_alive": value.transactions.predict_proba_alive(f, r, t),
-            "clv": customer_lifetime_value(
-                value.transactions,
-                value.spend,
-                f,
-                r,
-                t,
-                m,
-                horizon_days=horizon_days,
-                annual_discount_rate=annual_discount_rate,
-            ),
+            "expected_purchases": value.transactions.predict_purchases(horizon_days, *args),
+            "p_alive": value.transactions.predict_proba_alive(*args),
+            "clv": clv(horizon_days),
+            "clv_12m": clv(365),
             "rfm_score": scores.sum(axis=1),
-            "rfm_segment": labels_zh(rfm.segments(scores)),
+            "rfm_segment": labels_zh(segments),
+            "rfm_segment_code": [str(seg) for seg in segments],
         },
         index=X.index,
     )

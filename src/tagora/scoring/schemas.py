@@ -14,6 +14,10 @@ class TrainRequest(BaseModel):
     horizon_days: int = Field(90, ge=1, le=3650)
 
 
+class PublishRequest(BaseModel):
+    cutoff: date | None = Field(None, description="last day of data to read; default: the latest order day")
+
+
 class ModelRunPublic(BaseModel):
     model_config = ConfigDict(frozen=True, from_attributes=True)
 
