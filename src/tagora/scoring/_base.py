@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize
 from sklearn.base import BaseEstimator
@@ -37,12 +38,12 @@ def as_weights(weights: ArrayLike | None, size: int) -> FloatArray:
     return array
 
 
-def distinct(values: FloatArray) -> tuple[FloatArray, IntArray]:
+def distinct(values: NDArray[Any]) -> tuple[FloatArray, IntArray]:
     """The distinct values and, per element, the index of its value: costly functions of a column that
     takes few values (purchase counts, whole-day ages) are computed once per value, not once per customer.
     """
-    unique, inverse = np.unique(values, return_inverse=True)
-    return unique, inverse.astype(np.intp)
+    codes, unique = pd.factorize(values, sort=True)  # hashing: faster than np.unique's sort
+    return np.asarray(unique, dtype=np.float64), codes.astype(np.intp)
 
 
 class ParametricModel(BaseEstimator):

@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import digamma, gammaln, hyp2f1
 
-from tagora.scoring._base import FloatArray, ParametricModel, as_vector, as_weights, distinct
+from tagora.scoring._base import FloatArray, IntArray, ParametricModel, as_vector, as_weights, distinct
 
 
 class BgNbdData:
@@ -111,7 +111,7 @@ class BetaGeoModel(ParametricModel):
 
     def predict_proba_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> FloatArray:
         x, t_x, big_t = self._inputs(frequency, recency, T)
-        return 1.0 / (1.0 + self._odds_dead(x, t_x, big_t))
+        return self._alive(x, t_x, big_t)
 
     def predict_purchases(
         self, t: float, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
@@ -122,26 +122,45 @@ class BetaGeoModel(ParametricModel):
     def predict_cumulative_purchases(
         self, ts: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> FloatArray:
-        """Expected purchases within each horizon of ``ts``: a (len(ts), n) array.
+        """Expected purchases within each horizon of ``ts``: a (len(ts), n) array."""
+        x, t_x, big_t = self._inputs(frequency, recency, T)
+        curve, index = self._curve(as_vector("ts", ts), x, big_t)
+        return np.asarray(curve[:, index] * self._alive(x, t_x, big_t), dtype=np.float64)
 
-        The hypergeometric term depends on (x, T) only, so it is computed once per distinct pair.
+    def predict_discounted_purchases(
+        self, ends: ArrayLike, discounts: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> FloatArray:
+        """Sum over periods ending at ``ends`` of the purchases expected in the period / its discount.
+
+        Summed per distinct (x, T) before spreading to customers: no (periods x customers) array.
         """
         x, t_x, big_t = self._inputs(frequency, recency, T)
+        horizons = as_vector("ends", ends)
+        curve, index = self._curve(horizons, x, big_t)
+        per_period = np.diff(curve, axis=0, prepend=0.0)
+        summed = (per_period / as_vector("discounts", discounts, horizons.size)[:, None]).sum(axis=0)
+        return np.asarray(summed[index] * self._alive(x, t_x, big_t), dtype=np.float64)
+
+    def _alive(self, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
+        return 1.0 / (1.0 + self._odds_dead(x, t_x, big_t))
+
+    def _curve(self, ts: FloatArray, x: FloatArray, big_t: FloatArray) -> tuple[FloatArray, IntArray]:
+        """Purchases expected by an alive customer within each of ``ts``, per distinct (x, T) pair, and
+        each customer's pair: the hypergeometric term depends on x and T only.
+        """
         p = self.check_fitted()
         r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
-        alive = 1.0 / (1.0 + self._odds_dead(x, t_x, big_t))
         (vx, ix), (vT, iT) = distinct(x), distinct(big_t)
-        keys, index = np.unique(ix * vT.size + iT, return_inverse=True)
-        ux, uT = vx[keys // vT.size], vT[keys % vT.size]
+        keys, index = distinct(ix * vT.size + iT)
+        pair = keys.astype(np.intp)
+        ux, uT = vx[pair // vT.size], vT[pair % vT.size]
         c = a + b + ux - 1
-        horizons = as_vector("ts", ts)
-        out = np.empty((horizons.size, x.size))
-        for k, t in enumerate(horizons):
+        curve = np.empty((ts.size, ux.size))
+        for k, t in enumerate(ts):
             # Euler's transformation of eq. 10's 2F1 (c - b = a - 1): (1 - z)^(r+x) 2F1(r+x, b+x; c; z)
             # equals 2F1(r+x, a-1; c; -t/(alpha+T)), which stays finite when b is huge (almost no dropout).
-            hyp = hyp2f1(r + ux, a - 1, c, -t / (alpha + uT))
-            out[k] = (c / (a - 1) * (1 - hyp))[index.ravel()] * alive
-        return out
+            curve[k] = c / (a - 1) * (1 - hyp2f1(r + ux, a - 1, c, -t / (alpha + uT)))
+        return curve, index
 
     def expected_purchases_new(self, t: ArrayLike) -> FloatArray:
         """E[X(t)] for a customer just acquired: expected repeat purchases within ``t`` units."""

@@ -36,7 +36,6 @@ def customer_lifetime_value(
     if horizon_days == 0:
         return np.zeros_like(value)
     ends = np.append(np.arange(period_days, horizon_days, period_days), horizon_days).astype(np.float64)
-    cumulative = transactions.predict_cumulative_purchases(ends / unit_days, frequency, recency, T)
-    per_period = np.diff(cumulative, axis=0, prepend=0.0)
     discount = (1 + annual_discount_rate) ** (ends / 365.0)
-    return np.asarray((per_period / discount[:, None]).sum(axis=0) * value, dtype=np.float64)
+    purchases = transactions.predict_discounted_purchases(ends / unit_days, discount, frequency, recency, T)
+    return np.asarray(purchases * value, dtype=np.float64)
