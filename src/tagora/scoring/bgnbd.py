@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import digamma, gammaln, hyp2f1
+from scipy.special import digamma, expit, gammaln, hyp2f1
 
 from tagora.scoring._base import FloatArray, IntArray, ParametricModel, as_vector, as_weights, distinct
 
@@ -16,8 +16,9 @@ from tagora.scoring._base import FloatArray, IntArray, ParametricModel, as_vecto
 class BgNbdData:
     """The fit's data, arranged so each likelihood evaluation costs little.
 
-    Terms that depend on x alone are summed per distinct x with the summed weights; logs of alpha + T and
-    alpha + t_x are taken once per distinct age (ages are whole days or weeks, so there are few).
+    Terms in x alone are summed per distinct x, terms in T alone per distinct T (with the summed weights);
+    logs of alpha + t_x are taken once per distinct age (ages are whole days or weeks, so there are few).
+    Only repeat buyers, who may have dropped out after their last purchase, need per-row work.
     """
 
     def __init__(self, x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArray) -> None:
@@ -25,19 +26,24 @@ class BgNbdData:
         x, t_x, big_t, w = x[keep], t_x[keep], big_t[keep], w[keep]
         self.ux, ix = distinct(x)
         self.wx = np.bincount(ix, weights=w, minlength=self.ux.size)
-        self.uT, self.iT = distinct(big_t)
-        self.rep = x > 0  # a repeat buyer may have dropped out after the last purchase: the second term
-        self.ut, self.it = distinct(t_x[self.rep])
-        self.x, self.w = x, w
-        self.xr, self.wr, self.iTr = x[self.rep], w[self.rep], self.iT[self.rep]
+        self.uT, iT = distinct(big_t)
+        self.wT = np.bincount(iT, weights=w, minlength=self.uT.size)
+        self.wxT = np.bincount(iT, weights=w * x, minlength=self.uT.size)
+        rep = x > 0
+        self.ut, self.it = distinct(t_x[rep])
+        self.uxr, self.ixr = distinct(x[rep])
+        self.xr, self.wr, self.iTr = x[rep], w[rep], iT[rep]
         self.w_sum = float(w.sum())
 
 
 def bgnbd_loglik(params: FloatArray, d: BgNbdData) -> tuple[float, FloatArray]:
-    """The BG/NBD log-likelihood (eq. 6 of the paper) and its gradient in (r, alpha, a, b)."""
+    """The BG/NBD log-likelihood (eq. 6 of the paper) and its gradient in (r, alpha, a, b).
+
+    Per customer: A1 + A2 + ln(e^A3 + [x > 0] e^A4) = A1 + A2 + A3 + [x > 0] softplus(A4 - A3).
+    """
     r, alpha, a, b = params
     ux, wx = d.ux, d.wx
-    # Terms in x alone: ln G(r+x) - ln G(r) + r ln alpha + ln B(a, b+x) - ln B(a, b).
+    # A1 + A2 = ln G(r+x) - ln G(r) + r ln alpha + ln B(a, b+x) - ln B(a, b): per distinct x.
     head = gammaln(r + ux) - gammaln(r) + gammaln(b + ux) - gammaln(b) + gammaln(a + b) - gammaln(a + b + ux)
     value = float(wx @ head) + d.w_sum * r * np.log(alpha)
     g_r = float(wx @ (digamma(r + ux) - digamma(r))) + d.w_sum * np.log(alpha)
@@ -45,26 +51,23 @@ def bgnbd_loglik(params: FloatArray, d: BgNbdData) -> tuple[float, FloatArray]:
     psi_ab = digamma(a + b) - digamma(a + b + ux)
     g_a = float(wx @ psi_ab)
     g_b = float(wx @ (digamma(b + ux) - digamma(b) + psi_ab))
-    # Alive at T: A3 = -(r+x) ln(alpha+T); for repeat buyers also dropped after t_x: A4.
-    log_t = np.log(alpha + d.uT)
-    a3 = -(r + d.x) * log_t[d.iT]
-    value += float(d.w @ a3)
-    g_r -= float(d.w @ log_t[d.iT])
-    g_alpha -= float(d.w @ ((r + d.x) / (alpha + d.uT)[d.iT]))
+    # A3 = -(r+x) ln(alpha+T): per distinct T.
+    log_big_t = np.log(alpha + d.uT)
+    value -= float((r * d.wT + d.wxT) @ log_big_t)
+    g_r -= float(d.wT @ log_big_t)
+    g_alpha -= float((r * d.wT + d.wxT) @ (1 / (alpha + d.uT)))
     if d.xr.size:
-        log_tx = np.log(alpha + d.ut)[d.it]
-        a3r = a3[d.rep]
-        a4 = np.log(a) - np.log(b + d.xr - 1) - (r + d.xr) * log_tx
-        both = np.logaddexp(a3r, a4)
-        w4 = np.exp(a4 - both)  # the dropped-out term's share of the sum (the alive one has 1 - w4)
-        value += float(d.wr @ (both - a3r))
-        # d(both - a3)/dθ = (1 - w4 - 1) dA3/dθ + w4 dA4/dθ = w4 (dA4/dθ - dA3/dθ)
-        dlog = log_tx - np.log(alpha + d.uT)[d.iTr]
-        g_r -= float(d.wr @ (w4 * dlog))
-        inv = (r + d.xr) * (1 / (alpha + d.ut)[d.it] - 1 / (alpha + d.uT)[d.iTr])
-        g_alpha -= float(d.wr @ (w4 * inv))
-        g_a += float(d.wr @ w4) / a
-        g_b -= float(d.wr @ (w4 / (b + d.xr - 1)))
+        # z = A4 - A3 = ln a - ln(b+x-1) + (r+x) (ln(alpha+T) - ln(alpha+t_x)); the share of the
+        # dropped-out term is expit(z), which is also d softplus(z) / dz.
+        gap = log_big_t[d.iTr] - np.log(alpha + d.ut)[d.it]
+        z = (np.log(a) - np.log(b + d.uxr - 1))[d.ixr] + (r + d.xr) * gap
+        value += float(d.wr @ np.logaddexp(0.0, z))
+        share = d.wr * expit(z)
+        g_r += float(share @ gap)
+        g_alpha += float(share @ ((r + d.xr) * (1 / (alpha + d.uT)[d.iTr] - 1 / (alpha + d.ut)[d.it])))
+        per_x = np.bincount(d.ixr, weights=share, minlength=d.uxr.size)
+        g_a += float(per_x.sum()) / a
+        g_b -= float(per_x @ (1 / (b + d.uxr - 1)))
     return value, np.array([g_r, g_alpha, g_a, g_b])
 
 

@@ -17,6 +17,7 @@ class GammaGammaData:
         self.wx = np.bincount(ix, weights=w, minlength=self.ux.size)
         self.x, self.m, self.w = x, m, w
         self.xm = x * m
+        self.wx_row = w * x
         self.log_xm_w = float(w @ (x * np.log(self.xm)))  # sum of w px ln(x m) is p times this
         self.log_m_w = float(w @ np.log(m))
         self.w_sum = float(w.sum())
@@ -28,13 +29,16 @@ def gg_loglik(params: FloatArray, d: GammaGammaData) -> tuple[float, FloatArray]
     pux = p * d.ux
     value = float(d.wx @ (gammaln(pux + q) - gammaln(pux))) - d.w_sum * gammaln(q)
     value += d.w_sum * q * np.log(gamma) + p * d.log_xm_w - d.log_m_w
-    log_denominator = np.log(gamma + d.xm)
-    value -= float(d.w @ ((p * d.x + q) * log_denominator))
+    # The only per-customer work: ln(gamma + x m) and its reciprocal, each dotted with w and w x.
+    denominator = gamma + d.xm
+    log_den = np.log(denominator)
+    inv_den = 1.0 / denominator
+    wx_log, w_log = float(d.wx_row @ log_den), float(d.w @ log_den)
+    value -= p * wx_log + q * w_log
     psi_sum = digamma(pux + q)
-    g_p = float(d.wx @ (d.ux * (psi_sum - digamma(pux)))) + d.log_xm_w - float(d.w @ (d.x * log_denominator))
-    g_q = float(d.wx @ psi_sum) - d.w_sum * digamma(q) + d.w_sum * np.log(gamma)
-    g_q -= float(d.w @ log_denominator)
-    g_gamma = d.w_sum * q / gamma - float(d.w @ ((p * d.x + q) / (gamma + d.xm)))
+    g_p = float(d.wx @ (d.ux * (psi_sum - digamma(pux)))) + d.log_xm_w - wx_log
+    g_q = float(d.wx @ psi_sum) - d.w_sum * digamma(q) + d.w_sum * np.log(gamma) - w_log
+    g_gamma = d.w_sum * q / gamma - p * float(d.wx_row @ inv_den) - q * float(d.w @ inv_den)
     return value, np.array([g_p, g_q, g_gamma])
 
 
