@@ -14,6 +14,7 @@ from sklearn.exceptions import NotFittedError
 
 from tagora.scoring import BetaGeoModel, GammaGammaModel
 from tagora.scoring.churn import ChurnModel
+from tagora.scoring.clusters import ClusterModel
 from tagora.scoring.rfm import RFMScorer
 
 RNG = np.random.default_rng(7)
@@ -35,6 +36,11 @@ CASES: dict[str, Case] = {
         ChurnModel(max_iter=30, min_samples_leaf=10, random_state=None),
         (_FEATURES, _CHURNED),
         lambda m: m.predict_proba(_FEATURES),
+    ),
+    "ClusterModel": (
+        ClusterModel(k_values=(2, 3, 4), sample_size=200, random_state=None),
+        (_FEATURES,),
+        lambda m: m.predict(_FEATURES),
     ),
 }
 

@@ -11,6 +11,7 @@ from tagora.core.auth import CLI_OPERATOR, Principal, Role
 from tagora.core.errors import AppError
 from tagora.core.stores import Stores
 from tagora.scoring import facade
+from tagora.scoring.clusters import Stage
 from tagora.scoring.model_tags import MODEL_TAGS, RISK_LEVELS
 from tagora.scoring.rfm import Segment
 from tagora.tags import facade as tags
@@ -26,6 +27,10 @@ def test_publishing_puts_every_model_tag_on_every_scored_customer(shop: Stores) 
     assert set(values) >= set(MODEL_TAGS) - {"churn_reasons"}
     assert values["rfm_segment"].value in {s.value for s in Segment}
     assert values["churn_warning"].value in RISK_LEVELS
+    assert values["lifecycle_stage"].value in {str(s) for s in Stage}
+    assert str(values["behaviour_cluster"].value).startswith("cluster_")
+    described = report.run.metrics["clusters"]
+    assert sum(c["customers"] for c in described) == report.customers and all(c["terms"] for c in described)
     assert 0 <= float(values["churn_probability"].value) <= 1
     assert float(values["clv_12m"].value) >= 0
     assert {v.source for v in values.values()} == {"model:model_tags@1"}

@@ -26,6 +26,9 @@ def test_each_training_run_is_recorded_with_its_window_parameters_and_metrics(sh
     clv = logic.train_model(shop, CLI_OPERATOR, "clv", CUTOFF, 60)
     rfm = logic.train_model(shop, CLI_OPERATOR, "rfm", None, 60)
     again = logic.train_model(shop, CLI_OPERATOR, "rfm", date(2025, 6, 30), 60)
+    clusters = logic.train_model(shop, CLI_OPERATOR, "clusters", CUTOFF, 60)
+    assert clusters.parameters["k"] == len(clusters.metrics["clusters"]) >= 3
+    assert set(clusters.metrics["silhouette"]) == {str(k) for k in clusters.parameters["k_values"]}
     assert (churn.version, clv.version, rfm.version, again.version) == (1, 1, 1, 2)
     assert churn.data_end == CUTOFF and churn.data_start is not None and churn.data_start < CUTOFF
     assert rfm.data_end <= CUTOFF and again.data_end == date(2025, 6, 30)
@@ -36,13 +39,13 @@ def test_each_training_run_is_recorded_with_its_window_parameters_and_metrics(sh
     assert set(clv.metrics["purchases"]) == {"bgnbd", "previous_period"}
     assert set(rfm.metrics["segments"]) <= set(LABELS_ZH.values())
     assert [(r.name, r.version) for r in facade.list_runs(shop)] == [
-        ("churn", 1), ("clv", 1), ("rfm", 2), ("rfm", 1)
+        ("churn", 1), ("clusters", 1), ("clv", 1), ("rfm", 2), ("rfm", 1)
     ]  # fmt: skip
     assert facade.show_run(shop, "rfm").version == 2
     assert facade.show_run(shop, "rfm", 1).data_end == rfm.data_end
     with shop.sessions() as session:
         actions = session.scalars(select(AuditEntry.action).where(AuditEntry.action == "model.train")).all()
-    assert len(actions) == 4
+    assert len(actions) == 5
 
 
 def test_unknown_models_and_windows_without_data_are_clear_errors(shop: Stores) -> None:

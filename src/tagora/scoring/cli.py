@@ -45,7 +45,7 @@ def list_runs(name: Annotated[str | None, typer.Argument()] = None, json: Json =
 
 @models_app.command("train")
 def train(
-    name: Annotated[str, typer.Argument(help="churn, clv or rfm")],
+    name: Annotated[str, typer.Argument(help="churn, clv, rfm or clusters")],
     cutoff: Annotated[str | None, typer.Option(help="Last day of data (default: latest order day).")] = None,
     horizon_days: Horizon = 90,
     json: Json = False,

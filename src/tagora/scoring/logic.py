@@ -20,6 +20,7 @@ from tagora.core.errors import AppError
 from tagora.core.stores import Stores
 from tagora.profiles import facade as profiles
 from tagora.scoring import features, pipeline
+from tagora.scoring.clusters import CLUSTER_FEATURES, ClusterModel, cluster_name
 from tagora.scoring.errors import ScoringErrorCode
 from tagora.scoring.model_tags import CHURN_HORIZON_DAYS, MODEL_TAGS, tag_rows
 from tagora.scoring.models import ModelRun
@@ -35,10 +36,8 @@ from tagora.tags import facade as tags
 
 EXPORT_COLUMNS = (
     "customer_key", "churn_probability", "expected_purchases", "p_alive", "clv", "rfm_segment",
-    "churn_risk", "churn_reasons",
+    "churn_risk", "churn_reasons", "lifecycle_stage",
 )  # fmt: skip
-NUMERIC_OUTPUTS = ("churn_probability", "expected_purchases", "p_alive", "clv", "rfm_score")
-LABEL_OUTPUTS = ("rfm_segment", "churn_risk")
 
 
 def _not_enough(exc: Exception) -> AppError:
@@ -97,10 +96,26 @@ def _train_rfm(warehouse: BaseBackend, cutoff: date, horizon: int) -> tuple[dict
     return params, {"customers": len(X), "segments": {str(k): int(v) for k, v in counts.items()}}
 
 
+def _fit_clusters(warehouse: BaseBackend, cutoff: date) -> tuple[ClusterModel, pd.DataFrame]:
+    X = features.behaviour_features(warehouse, cutoff)[list(CLUSTER_FEATURES)]
+    return ClusterModel().fit(X), X
+
+
+def _train_clusters(
+    warehouse: BaseBackend, cutoff: date, horizon: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    model, X = _fit_clusters(warehouse, cutoff)
+    params = {**model.get_params(), "k": model.k_, "features": list(CLUSTER_FEATURES)}
+    metrics = {"customers": len(X), "silhouette": model.silhouettes_,
+               "clusters": model.describe(X, model.labels_)}  # fmt: skip
+    return params, metrics
+
+
 TRAINERS: dict[str, Callable[[BaseBackend, date, int], tuple[dict[str, Any], dict[str, Any]]]] = {
     "churn": _train_churn,
     "clv": _train_clv,
     "rfm": _train_rfm,
+    "clusters": _train_clusters,
 }
 
 
@@ -243,8 +258,19 @@ def publish_model_tags(stores: Stores, actor: Principal, cutoff: date | None = N
         drafts = [tags.validate_draft(t) for t in MODEL_TAGS.values()]
         tags.install_definitions(stores.sessions, actor, drafts, "scoring models")
     scores = compute_scores(stores, window[1], CHURN_HORIZON_DAYS)
+    try:
+        clusters, X = _fit_clusters(stores.warehouse, window[1])
+    except ValueError as exc:
+        raise _not_enough(exc) from exc
+    names = pd.Series([cluster_name(int(k)) for k in clusters.labels_], index=X.index)
+    scores["behaviour_cluster"] = names.reindex(scores.index)
     rows = tag_rows(scores)
-    metrics = {"customers": len(scores), "values": {code: len(r) for code, r in rows.items()}}
+    metrics = {
+        "customers": len(scores),
+        "values": {code: len(r) for code, r in rows.items()},
+        "clusters": clusters.describe(X, clusters.labels_),
+        "silhouette": clusters.silhouettes_,
+    }
     run = _record_run(stores, actor, "model_tags", window, CHURN_HORIZON_DAYS, {"tags": list(rows)}, metrics,
                       action="model.publish")  # fmt: skip
     for code, values in rows.items():

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tagora.scoring.clusters import ClusterModel, Stage, cluster_name
 from tagora.scoring.rfm import Segment
 
 CHURN_HORIZON_DAYS = 90
@@ -51,6 +52,12 @@ MODEL_TAGS: dict[str, dict[str, Any]] = {
              "number", "clv", "BG/NBD expected purchase days in the next 90 days."),
         _tag("clv_12m", "客户终身价值(12个月)", "CLV (12 months)", "value", "number", "clv",
              "BG/NBD x Gamma-Gamma value of the next 12 months, discounted at 10% a year."),
+        _tag("lifecycle_stage", "客户生命周期阶段", "Lifecycle stage", "value", "enum", "scores",
+             "获取 acquisition / 成长 growth / 成熟 maturity / 保留 retention / 退出 exit, from the churn "
+             "probability and purchase history.", [str(s) for s in Stage]),
+        _tag("behaviour_cluster", "行为聚类", "Behaviour cluster", "value", "enum", "clusters",
+             "k-means cluster of behaviour features; the model run describes each cluster in tag terms.",
+             [cluster_name(k) for k in range(max(ClusterModel().k_values))]),
     )
 }  # fmt: skip
 NUMBER_COLUMNS = {
@@ -60,7 +67,12 @@ NUMBER_COLUMNS = {
     "expected_purchases_90d": "expected_purchases",
     "clv_12m": "clv_12m",
 }
-LABEL_COLUMNS = {"rfm_segment": "rfm_segment_code", "churn_warning": "churn_risk"}
+LABEL_COLUMNS = {
+    "rfm_segment": "rfm_segment_code",
+    "churn_warning": "churn_risk",
+    "lifecycle_stage": "lifecycle_stage",
+    "behaviour_cluster": "behaviour_cluster",
+}
 
 
 def tag_rows(scores: pd.DataFrame) -> dict[str, list[Row]]:

@@ -20,6 +20,7 @@ from tagora.scoring import features
 from tagora.scoring._base import FloatArray
 from tagora.scoring.bgnbd import BetaGeoModel
 from tagora.scoring.churn import ChurnModel, binary_metrics, importance, lift_table, risk_level
+from tagora.scoring.clusters import lifecycle_stage
 from tagora.scoring.clv import customer_lifetime_value
 from tagora.scoring.gamma_gamma import GammaGammaModel
 from tagora.scoring.rfm import RFMScorer, labels_zh
@@ -115,6 +116,7 @@ def score_customers(
             "rfm_score": scores.sum(axis=1),
             "rfm_segment": labels_zh(segments),
             "rfm_segment_code": [str(seg) for seg in segments],
+            "lifecycle_stage": lifecycle_stage(X, probability),
         },
         index=X.index,
     )

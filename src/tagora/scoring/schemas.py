@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class TrainRequest(BaseModel):
-    name: str = Field(description="churn, clv or rfm")
+    name: str = Field(description="churn, clv, rfm or clusters")
     cutoff: date | None = Field(None, description="last day of data to read; default: the latest order day")
     horizon_days: int = Field(90, ge=1, le=3650)
 
@@ -44,6 +44,7 @@ class CustomerScore(BaseModel):
     rfm_segment: str
     churn_risk: str
     churn_reasons: str
+    lifecycle_stage: str
 
 
 class ScoreReport(BaseModel):
