@@ -16,6 +16,7 @@ from tagora.scoring import BetaGeoModel, GammaGammaModel
 from tagora.scoring.churn import ChurnModel
 from tagora.scoring.clusters import ClusterModel
 from tagora.scoring.rfm import RFMScorer
+from tagora.scoring.survival import NextPurchaseModel, outcomes
 
 RNG = np.random.default_rng(7)
 N = 300
@@ -36,6 +37,11 @@ CASES: dict[str, Case] = {
         ChurnModel(max_iter=30, min_samples_leaf=10, random_state=None),
         (_FEATURES, _CHURNED),
         lambda m: m.predict_proba(_FEATURES),
+    ),
+    "NextPurchaseModel": (
+        NextPurchaseModel(),
+        (_FEATURES, outcomes(_CHURNED == 0, np.where(_CHURNED == 0, _T - _TX + 1, 90.0))),
+        lambda m: m.predict(_FEATURES),
     ),
     "ClusterModel": (
         ClusterModel(k_values=(2, 3, 4), sample_size=200, random_state=None),

@@ -63,3 +63,8 @@ def test_bgnbd_predicts_purchases_better_than_same_as_the_previous_period(
     assert clv.loc["bgnbd", "spearman"] > clv.loc["previous_period", "spearman"]
     # Calibrated in aggregate: within 10% of the purchase days that really happened.
     assert clv.loc["bgnbd", "predicted_total"] == pytest.approx(clv.loc["bgnbd", "actual_total"], rel=0.1)
+
+
+def test_time_to_next_purchase_ranks_buyers_better_than_recency(evaluation: pipeline.Evaluation) -> None:
+    assert evaluation.survival["model"] > evaluation.survival["recency"] + 0.03
+    assert evaluation.survival["model"] > 0.65

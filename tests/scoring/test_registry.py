@@ -72,6 +72,7 @@ def test_the_score_export_writes_one_row_per_customer_in_csv_and_json_lines(
         assert 0 <= float(row["churn_probability"]) <= 1 and 0 <= float(row["p_alive"]) <= 1
         assert float(row["expected_purchases"]) >= 0 and float(row["clv"]) >= 0
         assert row["rfm_segment"] in LABELS_ZH.values()
+        assert 0 <= float(row["p_purchase_30d"]) <= 1
     logic.score_customers(shop, CLI_OPERATOR, CUTOFF, 60, tmp_path / "scores.jsonl")
     lines = [json.loads(line) for line in (tmp_path / "scores.jsonl").read_text("utf-8").splitlines()]
     assert [r["customer_key"] for r in lines] == [r["customer_key"] for r in rows]
@@ -99,3 +100,4 @@ def test_the_evaluation_report_compares_the_model_with_its_baselines(shop: Store
     assert [m.scorer for m in report.churn] == ["model", "recency", "rfm_score"]
     assert [m.predictor for m in report.purchases] == ["bgnbd", "previous_period"]
     assert report.customers > 100 and len(report.lift) == 10
+    assert [m.scorer for m in report.survival] == ["model", "recency"]

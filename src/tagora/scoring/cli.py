@@ -81,6 +81,9 @@ def evaluate(
          "predicted": f"{m.predicted_total:.0f}", "actual": f"{m.actual_total:.0f}"}
         for m in report.purchases
     ])  # fmt: skip
+    print_table("time to the next purchase: concordance", [
+        {"scorer": m.scorer, "C-index": f"{m.concordance:.3f}"} for m in report.survival
+    ])  # fmt: skip
 
 
 @models_app.command("show")

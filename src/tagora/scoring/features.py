@@ -48,6 +48,20 @@ def purchase_days_between(warehouse: BaseBackend, after: date, until: date) -> p
     return counts.set_index("uid")["days"].astype(np.float64)
 
 
+def first_purchase_after(warehouse: BaseBackend, after: date, until: date) -> pd.Series:
+    """Days from the end of ``after`` to each uid's first purchase up to the end of ``until``."""
+    orders = warehouse.table("orders")
+    start = ibis.literal(day_end(after))
+    window = orders.filter(
+        (orders.kind == PURCHASE)
+        & (orders.ordered_at >= start)
+        & (orders.ordered_at < ibis.literal(day_end(until)))
+    )
+    wait = (window.ordered_at.epoch_seconds() - start.epoch_seconds()) / DAY_SECONDS
+    first = window.group_by("uid").aggregate(days=wait.min()).to_pandas()
+    return first.set_index("uid")["days"].astype(np.float64)
+
+
 def _order_features(warehouse: BaseBackend, cutoff: date) -> ibis.Table:
     orders = _before(warehouse.table("orders"), "ordered_at", cutoff)
     end = ibis.literal(day_end(cutoff))

@@ -31,12 +31,13 @@ from tagora.scoring.schemas import (
     PurchaseMetrics,
     ScoreReport,
     ScorerMetrics,
+    SurvivalMetrics,
 )
 from tagora.tags import facade as tags
 
 EXPORT_COLUMNS = (
     "customer_key", "churn_probability", "expected_purchases", "p_alive", "clv", "rfm_segment",
-    "churn_risk", "churn_reasons", "lifecycle_stage",
+    "churn_risk", "churn_reasons", "lifecycle_stage", "p_purchase_30d",
 )  # fmt: skip
 
 
@@ -175,6 +176,7 @@ def evaluate_models(stores: Stores, cutoff: date, horizon_days: int) -> Evaluati
         ],
         lift=[{str(k): float(v) for k, v in row.items()} for row in lift],
         importance=result.importance,
+        survival=[SurvivalMetrics(scorer=k, concordance=v) for k, v in result.survival.items()],
     )
 
 
@@ -203,9 +205,10 @@ def compute_scores(stores: Stores, cutoff: date, horizon_days: int) -> pd.DataFr
     try:
         churn = pipeline.train_churn(stores.warehouse, cutoff, horizon_days)
         value = pipeline.fit_value_models(stores.warehouse, cutoff)
+        survival = pipeline.train_survival(stores.warehouse, cutoff, horizon_days)
     except ValueError as exc:
         raise _not_enough(exc) from exc
-    scores = pipeline.score_customers(stores.warehouse, cutoff, horizon_days, churn, value)
+    scores = pipeline.score_customers(stores.warehouse, cutoff, horizon_days, churn, value, survival=survival)
     with stores.sessions() as session:
         keys = {c.uid: c.customer_key for c in profiles.summaries_for(session, scores.index.tolist(), True)}
     scores.insert(0, "customer_key", scores.index.map(keys))

@@ -52,6 +52,8 @@ MODEL_TAGS: dict[str, dict[str, Any]] = {
              "number", "clv", "BG/NBD expected purchase days in the next 90 days."),
         _tag("clv_12m", "客户终身价值(12个月)", "CLV (12 months)", "value", "number", "clv",
              "BG/NBD x Gamma-Gamma value of the next 12 months, discounted at 10% a year."),
+        _tag("p_purchase_30d", "30天内下单概率", "Purchase within 30 days", "value", "number", "survival",
+             "Cox time-to-next-purchase model: probability of a purchase in the next 30 days."),
         _tag("lifecycle_stage", "客户生命周期阶段", "Lifecycle stage", "value", "enum", "scores",
              "获取 acquisition / 成长 growth / 成熟 maturity / 保留 retention / 退出 exit, from the churn "
              "probability and purchase history.", [str(s) for s in Stage]),
@@ -66,6 +68,7 @@ NUMBER_COLUMNS = {
     "p_alive": "p_alive",
     "expected_purchases_90d": "expected_purchases",
     "clv_12m": "clv_12m",
+    "p_purchase_30d": "p_purchase_30d",
 }
 LABEL_COLUMNS = {
     "rfm_segment": "rfm_segment_code",

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from ibis.backends import BaseBackend
+from numpy.typing import NDArray
 from scipy.stats import spearmanr
 
 from tagora.scoring import features
@@ -25,6 +26,7 @@ from tagora.scoring.clv import customer_lifetime_value
 from tagora.scoring.gamma_gamma import GammaGammaModel
 from tagora.scoring.rfm import RFMScorer, labels_zh
 from tagora.scoring.summary import summarize_purchases
+from tagora.scoring.survival import NextPurchaseModel, concordance, outcomes
 
 
 def churn_labels(warehouse: BaseBackend, uids: pd.Index, cutoff: date, horizon_days: int) -> pd.Series:
@@ -64,6 +66,34 @@ def train_churn(
     return ChurnModel(random_state=random_state).fit(X, y)
 
 
+def survival_set(
+    warehouse: BaseBackend, cutoff: date, horizon_days: int, snapshots: int = SNAPSHOTS, step_days: int = 30
+) -> tuple[pd.DataFrame, NDArray[np.void]]:
+    """Features at earlier cutoffs with the wait to the next purchase, censored at ``horizon_days``."""
+    frames, waits = [], []
+    for k in range(snapshots):
+        at = cutoff - timedelta(days=horizon_days + k * step_days)
+        X = features.behaviour_features(warehouse, at)
+        if len(X):
+            frames.append(X)
+            waits.append(next_purchase(warehouse, X.index, at, horizon_days))
+    if not frames:
+        raise ValueError(f"no purchases before {cutoff - timedelta(days=horizon_days)} to train on")
+    wait = pd.concat(waits)
+    return pd.concat(frames), outcomes(wait.notna(), wait.fillna(float(horizon_days)).clip(lower=1e-3))
+
+
+def next_purchase(warehouse: BaseBackend, uids: pd.Index, cutoff: date, horizon_days: int) -> pd.Series:
+    """Days to each customer's next purchase within the horizon after ``cutoff`` (NaN: none seen)."""
+    first = features.first_purchase_after(warehouse, cutoff, cutoff + timedelta(days=horizon_days))
+    return first.reindex(uids)
+
+
+def train_survival(warehouse: BaseBackend, cutoff: date, horizon_days: int) -> NextPurchaseModel:
+    X, y = survival_set(warehouse, cutoff, horizon_days)
+    return NextPurchaseModel().fit(X, y)
+
+
 @dataclass
 class ValueModels:
     summary: pd.DataFrame
@@ -89,6 +119,7 @@ def score_customers(
     value: ValueModels,
     annual_discount_rate: float = 0.1,
     reasons: bool = True,
+    survival: NextPurchaseModel | None = None,
 ) -> pd.DataFrame:
     """One row per customer with a purchase up to ``cutoff``, indexed by uid."""
     X = features.behaviour_features(warehouse, cutoff)
@@ -120,6 +151,8 @@ def score_customers(
         },
         index=X.index,
     )
+    if survival is not None:
+        out["p_purchase_30d"] = survival.predict_purchase_within(X, 30)
     if reasons:
         out["churn_reasons"] = [",".join(r) for r in churn.reasons(X)]
     return out
@@ -131,6 +164,7 @@ class Evaluation:
     lift: pd.DataFrame
     importance: dict[str, float]
     clv: pd.DataFrame  # one row per predictor: mae, spearman
+    survival: dict[str, float] = field(default_factory=dict)  # concordance per scorer
     details: dict[str, Any] = field(default_factory=dict)
 
 
@@ -151,6 +185,7 @@ def evaluate(
         lift=lift_table(y, probability),
         importance=importance(churn, X, y, random_state),
         clv=evaluate_purchases(warehouse, cutoff, horizon_days) if with_clv else pd.DataFrame(),
+        survival=evaluate_survival(warehouse, cutoff, horizon_days, X),
         details={"customers": len(X), "training_rows": churn.n_training_rows_},
     )
 
@@ -173,3 +208,16 @@ def evaluate_purchases(warehouse: BaseBackend, cutoff: date, horizon_days: int) 
             "actual_total": float(actual.sum()),
         }
     return pd.DataFrame(rows).T
+
+
+def evaluate_survival(
+    warehouse: BaseBackend, cutoff: date, horizon_days: int, X: pd.DataFrame
+) -> dict[str, float]:
+    """Concordance of the time-to-next-purchase model with the waits after ``cutoff``, vs recency alone."""
+    model = train_survival(warehouse, cutoff, horizon_days)
+    wait = next_purchase(warehouse, X.index, cutoff, horizon_days)
+    y = outcomes(wait.notna(), wait.fillna(float(horizon_days)).clip(lower=1e-3))
+    return {
+        "model": concordance(y, model.predict(X)),
+        "recency": concordance(y, -X["recency_days"].to_numpy()),
+    }

@@ -45,6 +45,7 @@ class CustomerScore(BaseModel):
     churn_risk: str
     churn_reasons: str
     lifecycle_stage: str
+    p_purchase_30d: float
 
 
 class ScoreReport(BaseModel):
@@ -73,6 +74,13 @@ class PurchaseMetrics(BaseModel):
     actual_total: float
 
 
+class SurvivalMetrics(BaseModel):
+    """Harrell's concordance of a scorer with the waits to the next purchase after the cutoff."""
+
+    scorer: str
+    concordance: float
+
+
 class EvaluationReport(BaseModel):
     cutoff: date
     horizon_days: int
@@ -82,3 +90,4 @@ class EvaluationReport(BaseModel):
     purchases: list[PurchaseMetrics]
     lift: list[dict[str, float]]
     importance: dict[str, float]
+    survival: list[SurvivalMetrics] = []
