@@ -15,6 +15,7 @@ from sklearn.exceptions import NotFittedError
 from tagora.scoring import BetaGeoModel, GammaGammaModel
 from tagora.scoring.churn import ChurnModel
 from tagora.scoring.clusters import ClusterModel
+from tagora.scoring.propensity import PropensityModel
 from tagora.scoring.rfm import RFMScorer
 from tagora.scoring.survival import NextPurchaseModel, outcomes
 
@@ -36,6 +37,11 @@ CASES: dict[str, Case] = {
     "ChurnModel": (
         ChurnModel(max_iter=30, min_samples_leaf=10, random_state=None),
         (_FEATURES, _CHURNED),
+        lambda m: m.predict_proba(_FEATURES),
+    ),
+    "PropensityModel": (
+        PropensityModel(max_iter=30, min_samples_leaf=10, random_state=None),
+        (_FEATURES, 1 - _CHURNED),
         lambda m: m.predict_proba(_FEATURES),
     ),
     "NextPurchaseModel": (

@@ -26,7 +26,7 @@ def list_runs(stores: StoresDep, actor: Reader, name: str | None = None) -> list
 
 @router.post("/train", response_model=ModelRunPublic, status_code=201)
 def train(stores: StoresDep, actor: Trainer, body: TrainRequest) -> ModelRunPublic:
-    return logic.train_model(stores, actor, body.name, body.cutoff, body.horizon_days)
+    return logic.train_model(stores, actor, body.name, body.cutoff, body.horizon_days, body.target)
 
 
 @router.post("/publish", response_model=ScoreReport, status_code=201)

@@ -45,14 +45,15 @@ def list_runs(name: Annotated[str | None, typer.Argument()] = None, json: Json =
 
 @models_app.command("train")
 def train(
-    name: Annotated[str, typer.Argument(help="churn, clv, rfm or clusters")],
+    name: Annotated[str, typer.Argument(help="churn, clv, rfm, clusters or propensity")],
     cutoff: Annotated[str | None, typer.Option(help="Last day of data (default: latest order day).")] = None,
     horizon_days: Horizon = 90,
+    target: Annotated[str | None, typer.Option(help="propensity: a product category, e.g. 服装.")] = None,
     json: Json = False,
 ) -> None:
     """Train on data up to the cutoff, backtest on the last horizon, record the run."""
     with cli_stores() as stores:
-        run = logic.train_model(stores, CLI_OPERATOR, name, _day(cutoff), horizon_days)
+        run = logic.train_model(stores, CLI_OPERATOR, name, _day(cutoff), horizon_days, target)
     print_json(run) if json else console.print(f"trained {run.name} v{run.version} on {run.data_end}")
 
 

@@ -19,7 +19,7 @@ from tagora.core.db import transaction
 from tagora.core.errors import AppError
 from tagora.core.stores import Stores
 from tagora.profiles import facade as profiles
-from tagora.scoring import features, pipeline
+from tagora.scoring import features, pipeline, propensity
 from tagora.scoring.clusters import CLUSTER_FEATURES, ClusterModel, cluster_name
 from tagora.scoring.errors import ScoringErrorCode
 from tagora.scoring.model_tags import CHURN_HORIZON_DAYS, MODEL_TAGS, tag_rows
@@ -143,11 +143,40 @@ def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
     return dict(json.loads(text))
 
 
+def _train_propensity(
+    stores: Stores, cutoff: date, horizon: int, target: str | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    if not target:
+        message = "propensity needs a target: a product category such as 服装"
+        raise AppError(ScoringErrorCode.BAD_PARAMETER, message, 422, {"field": "target"})
+    with stores.sessions() as session:
+        skus = profiles.skus_in_category(session, target)
+    if not skus:
+        raise AppError(ScoringErrorCode.BAD_PARAMETER, f"no products in category {target!r}", 422,
+                       {"field": "target"})  # fmt: skip
+    backtest_cutoff = cutoff - timedelta(days=horizon)
+    metrics = propensity.evaluate(stores.warehouse, skus, backtest_cutoff, horizon)
+    params = {**propensity.PropensityModel().get_params(), "target": target, "skus": len(skus)}
+    return params, {"backtest_cutoff": backtest_cutoff.isoformat(), **metrics}
+
+
 def train_model(
-    stores: Stores, actor: Principal, name: str, cutoff: date | None = None, horizon_days: int = 90
-) -> ModelRunPublic:
+    stores: Stores, actor: Principal, name: str, cutoff: date | None = None, horizon_days: int = 90,
+    target: str | None = None,
+) -> ModelRunPublic:  # fmt: skip
+    """Fit on data up to ``cutoff``, backtest on the horizon before it, record the run.
+
+    ``propensity`` needs a ``target`` category and is recorded as ``propensity:<category>``.
+    """
+    if name == "propensity":
+        window = data_window(stores.warehouse, cutoff)
+        try:
+            params, metrics = _train_propensity(stores, window[1], horizon_days, target)
+        except ValueError as exc:
+            raise _not_enough(exc) from exc
+        return _record_run(stores, actor, f"propensity:{target}", window, horizon_days, params, metrics)
     if name not in TRAINERS:
-        choices = ", ".join(TRAINERS)
+        choices = ", ".join([*TRAINERS, "propensity"])
         raise AppError(ScoringErrorCode.UNKNOWN_MODEL, f"unknown model {name!r}; choose from {choices}", 404,
                        {"field": "name"})  # fmt: skip
     window = data_window(stores.warehouse, cutoff)

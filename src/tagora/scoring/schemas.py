@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class TrainRequest(BaseModel):
-    name: str = Field(description="churn, clv, rfm or clusters")
+    name: str = Field(description="churn, clv, rfm, clusters or propensity")
+    target: str | None = Field(None, description="propensity: the product category, e.g. 服装")
     cutoff: date | None = Field(None, description="last day of data to read; default: the latest order day")
     horizon_days: int = Field(90, ge=1, le=3650)
 
