@@ -35,6 +35,8 @@ class Permission(StrEnum):
     TAGS_ASSIGN = "tags:assign"  # put manual tags on customers
     SEGMENTS_READ = "segments:read"  # counts, segments and portraits
     SEGMENTS_WRITE = "segments:write"  # save, change and archive segments
+    MODELS_READ = "models:read"  # model runs, metrics and customer scores
+    MODELS_TRAIN = "models:train"  # train models and record runs
 
 
 class Role(StrEnum):
@@ -50,6 +52,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         {Permission.CUSTOMERS_READ, Permission.CUSTOMERS_EXPORT}
         | {Permission.TAGS_READ, Permission.TAGS_EDIT, Permission.TAGS_ASSIGN}
         | {Permission.SEGMENTS_READ, Permission.SEGMENTS_WRITE}
+        | {Permission.MODELS_READ}
     ),
     Role.SALES: frozenset(
         {Permission.CUSTOMERS_READ, Permission.CUSTOMERS_EXPORT, Permission.INTERACTIONS_WRITE}
@@ -60,6 +63,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         {Permission.CUSTOMERS_READ, Permission.CUSTOMERS_EXPORT}
         | {Permission.TAGS_READ, Permission.TAGS_EDIT, Permission.TAGS_PUBLISH, Permission.TAGS_COMPUTE}
         | {Permission.SEGMENTS_READ, Permission.SEGMENTS_WRITE}
+        | {Permission.MODELS_READ, Permission.MODELS_TRAIN}
     ),
 }
 

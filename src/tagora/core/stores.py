@@ -27,6 +27,7 @@ MODEL_MODULES = (
     "tagora.ingest.tracking.models",
     "tagora.audiences.models",
     "tagora.tags.models",
+    "tagora.scoring.models",
 )
 MIGRATIONS = Path(__file__).parent / "migrations"
 

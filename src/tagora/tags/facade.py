@@ -4,10 +4,12 @@ and the console's reads (search, versions, lifecycle, evaluation, rule checks an
 from tagora.tags.catalogue import categories, current, lifecycle_history, pending, search, versions
 from tagora.tags.evaluation import SegmentUsers, evaluate_tag, value_report
 from tagora.tags.library import install_library
+from tagora.tags.logic import install_definitions, validate_draft
 from tagora.tags.preview import check_rule, preview_tag
 from tagora.tags.queries import current_values, customer_tags, live_value_types, tag_history, values_version
 from tagora.tags.runs import compute_tags, last_full_run
 from tagora.tags.schemas import TagPublic, TagValuePublic
+from tagora.tags.store import write_values
 
 __all__ = [
     "SegmentUsers",
@@ -20,6 +22,7 @@ __all__ = [
     "current_values",
     "customer_tags",
     "evaluate_tag",
+    "install_definitions",  # other areas' own tags (e.g. scoring's model tags), installed published
     "install_library",
     "last_full_run",
     "lifecycle_history",
@@ -28,7 +31,9 @@ __all__ = [
     "preview_tag",
     "search",
     "tag_history",
+    "validate_draft",
     "value_report",
     "values_version",
     "versions",
+    "write_values",  # values that do not come from a run (model tags)
 ]

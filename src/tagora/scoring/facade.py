@@ -1,0 +1,29 @@
+"""What other areas may call: the registry and the scores, plus the estimators themselves."""
+
+from tagora.scoring.bgnbd import BetaGeoModel
+from tagora.scoring.gamma_gamma import GammaGammaModel
+from tagora.scoring.logic import (
+    compute_scores,
+    list_runs,
+    publish_model_tags,
+    score_customers,
+    show_run,
+    train_model,
+)
+from tagora.scoring.model_tags import MODEL_TAGS
+from tagora.scoring.rfm import LABELS_ZH, RFMScorer, Segment
+
+__all__ = [
+    "LABELS_ZH",
+    "MODEL_TAGS",
+    "BetaGeoModel",
+    "GammaGammaModel",
+    "RFMScorer",
+    "Segment",
+    "compute_scores",
+    "list_runs",
+    "publish_model_tags",
+    "score_customers",
+    "show_run",
+    "train_model",
+]
