@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
     from tagora.identity.api import router as identity_router
     from tagora.ingest.tracking.api import router as tracking_router
     from tagora.profiles.api import router as profiles_router
+    from tagora.recs.api import router as recs_router
     from tagora.tags.api import router as tags_router
 
     app.include_router(core_router)
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
     app.include_router(audiences_router)
     app.include_router(tracking_router)
     app.include_router(tags_router)
+    app.include_router(recs_router)
     app.include_router(identity_pages_router)
     app.include_router(segment_pages_router)
     app.include_router(console_router)

@@ -147,18 +147,23 @@ class Recommender(BaseEstimator):
 
     def recommend(self, uid: int, n: int = 10, filters: Filters | None = None) -> list[Recommendation]:
         check_is_fitted(self, "interactions_")
-        filters = filters or Filters()
         scores = self.score_user(uid)
-        cols = self.rank(scores, self.allowed(uid, filters), n)
+        cols = self.rank(scores, self.allowed(uid, filters or Filters()), n)
+        return self.present(uid, cols, scores, [self] * len(cols))
+
+    def present(
+        self, uid: int, cols: np.ndarray, scores: np.ndarray, explainers: list[Recommender]
+    ) -> list[Recommendation]:
+        """Ranked columns as recommendations, each explained by the model that put it there."""
         X = self.interactions_
         out = []
-        for col in cols.tolist():
-            why = self.explain_col(uid, col, float(scores[col]))
+        for col, explainer in zip(cols.tolist(), explainers, strict=True):
+            why = explainer.explain_col(uid, col, float(scores[col]))
             out.append(
                 Recommendation(
                     sku=str(X.items.skus[col]),
                     name=str(X.items.names[col]),
-                    score=round(float(max(scores[col], 0.0)), 6),
+                    score=round(float(scores[col]), 6),
                     reason=why.reason,
                     because=why.because,
                 )

@@ -106,7 +106,7 @@ class Scorer:
         self.users += len(top)
 
     def result(self) -> dict[str, float]:
-        out = {m: round(v / max(self.users, 1), 4) for m, v in self.sums.items()}
+        out: dict[str, float] = {m: round(float(v) / max(self.users, 1), 4) for m, v in self.sums.items()}
         out["coverage"] = round(len(self.shown) / max(self.X.shape[1], 1), 4)
         out["users"] = self.users
         return {m: out[m] for m in (*METRICS, "users")}

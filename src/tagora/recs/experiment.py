@@ -39,6 +39,7 @@ from tagora.recs.rules import AssociationRules
 from tagora.recs.usercf import UserCF
 
 GRID = (0.0, 0.25, 0.5, 1.0)
+MIN_VALIDATION_CUSTOMERS = 20
 
 
 @dataclass(frozen=True)
@@ -103,10 +104,19 @@ class Blend:
     single_ndcg: dict[str, float]
 
 
+# Used when there is too little history before the validation period to tune on: habits first, then
+# collaborative signals.
+DEFAULT_BLEND = Blend(("buy_again", "itemcf", "als"), (1.0, 0.5, 0.5), 0.0, {})
+
+
 def tune_blend(dataset: Dataset, k: int = 10, top: int = 3) -> Blend:
     """Pick the ``top`` singles on validation, then grid-search their weights on validation NDCG@k."""
+    if dataset.validation.train.empty:
+        return DEFAULT_BLEND
     X = dataset.matrix("validation")
     truth = truth_of(X, dataset.validation.test)
+    if len(truth.rows) < MIN_VALIDATION_CUSTOMERS:
+        return DEFAULT_BLEND
     makers = algorithms(dataset)
     singles = {n: evaluate(m().fit(X), X, truth, k, dataset.exclude_seen)["ndcg"] for n, m in makers.items()}
     names = tuple(sorted(singles, key=lambda n: -singles[n])[:top])

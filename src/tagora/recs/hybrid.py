@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
 from tagora.recs.base import Explanation, Filters, Recommendation, Recommender, item_space
@@ -32,7 +33,7 @@ class WeightedHybrid(Recommender):
     def _fit(self, X: Interactions) -> None:
         if len(self.components) != len(self.weights) or not self.components:
             raise ValueError("a weighted hybrid needs one weight per component")
-        self.fitted_ = tuple((name, est.fit(X)) for name, est in self.components)
+        self.fitted_ = tuple((name, clone(est).fit(X)) for name, est in self.components)
 
     def _parts(self, rows: np.ndarray) -> list[np.ndarray]:
         return [
@@ -57,15 +58,26 @@ class WeightedHybrid(Recommender):
         top = super().rank(scores, keep, n if self.diversity <= 0 else 5 * n)
         return top if self.diversity <= 0 else mmr(self.interactions_, top, scores[top], n, self.diversity)
 
-    def explain_col(self, uid: int, col: int, score: float) -> Explanation:
-        # The component that contributed most to this item tells why.
+    def recommend(self, uid: int, n: int = 10, filters: Filters | None = None) -> list[Recommendation]:
+        check_is_fitted(self, "interactions_")
         row = self.interactions_.row(uid)
         if row is None:
-            return self.fitted_[0][1].explain_col(uid, col, score)
-        rows = np.array([row])
-        live = [(est, w) for (_, est), w in zip(self.fitted_, self.weights, strict=True) if w]
-        shares = [w * _unit(est.score_rows(rows))[0, col] for est, w in live]
-        return live[int(np.argmax(shares))][0].explain_col(uid, col, score)
+            return super().recommend(uid, n, filters)
+        live = [est for (_, est), w in zip(self.fitted_, self.weights, strict=True) if w]
+        parts = np.vstack([p[0] for p in self._parts(np.array([row]))])
+        scores = parts.sum(axis=0)
+        cols = self.rank(scores, self.allowed(uid, filters or Filters()), n)
+        # The component that contributed most to an item tells why it is there.
+        explainers = [live[int(np.argmax(parts[:, c]))] for c in cols.tolist()]
+        return self.present(uid, cols, scores, explainers)
+
+    def explain_col(self, uid: int, col: int, score: float) -> Explanation:
+        row = self.interactions_.row(uid)
+        live = [est for (_, est), w in zip(self.fitted_, self.weights, strict=True) if w]
+        if row is None:
+            return live[0].explain_col(uid, col, score)
+        parts = [p[0, col] for p in self._parts(np.array([row]))]
+        return live[int(np.argmax(parts))].explain_col(uid, col, score)
 
 
 class SwitchingHybrid(Recommender):
@@ -83,8 +95,8 @@ class SwitchingHybrid(Recommender):
     def _fit(self, X: Interactions) -> None:
         if self.established is None or self.cold is None:
             raise ValueError("a switching hybrid needs an established and a cold-start recommender")
-        self.established_ = self.established.fit(X)
-        self.cold_ = self.cold.fit(X)
+        self.established_ = clone(self.established).fit(X)
+        self.cold_ = clone(self.cold).fit(X)
         self.history_size_ = np.diff(X.matrix.indptr)
 
     def _which(self, uid: int) -> Recommender:
