@@ -118,7 +118,12 @@ def tune_blend(dataset: Dataset, k: int = 10, top: int = 3) -> Blend:
     if len(truth.rows) < MIN_VALIDATION_CUSTOMERS:
         return DEFAULT_BLEND
     makers = algorithms(dataset)
-    singles = {n: evaluate(m().fit(X), X, truth, k, dataset.exclude_seen)["ndcg"] for n, m in makers.items()}
+    singles = {}
+    for name, make in makers.items():
+        try:
+            singles[name] = evaluate(make().fit(X), X, truth, k, dataset.exclude_seen)["ndcg"]
+        except ValueError:  # an algorithm that refuses this data (EASE on a very large catalogue)
+            continue
     names = tuple(sorted(singles, key=lambda n: -singles[n])[:top])
     fitted = [makers[n]().fit(X) for n in names]
     combos = [w for w in itertools.product(GRID, repeat=len(names)) if any(w)]
@@ -137,7 +142,9 @@ def tune_blend(dataset: Dataset, k: int = 10, top: int = 3) -> Blend:
 def hybrid(dataset: Dataset, blend: Blend) -> Recommender:
     """The production model: the tuned blend for established customers, trending items for new ones."""
     makers = algorithms(dataset)
-    weighted = WeightedHybrid(tuple((n, makers[n]()) for n in blend.names), blend.weights)
+    # Components the tuning gave no weight are not fitted at all.
+    live = [(n, w) for n, w in zip(blend.names, blend.weights, strict=True) if w]
+    weighted = WeightedHybrid(tuple((n, makers[n]()) for n, _ in live), tuple(w for _, w in live))
     return SwitchingHybrid(established=weighted, cold=makers["trending"](), min_history=1)
 
 

@@ -14,7 +14,7 @@ from tagora.profiles import facade as profiles
 from tagora.recs.base import Filters, Recommender
 from tagora.recs.errors import RecsErrorCode
 from tagora.recs.evaluate import batches
-from tagora.recs.interactions import build_interactions
+from tagora.recs.interactions import Interactions, build_interactions
 from tagora.recs.persist import load_model
 from tagora.recs.popularity import Popularity
 from tagora.recs.queries import catalogue, store_behaviours
@@ -58,6 +58,11 @@ def _trained_at(meta: dict[str, Any]) -> datetime | None:
     return datetime.fromisoformat(at).astimezone(UTC) if at else None
 
 
+def _name(X: Interactions, sku: str) -> str:
+    col = X.col(sku)
+    return sku if col is None else str(X.items.names[col])
+
+
 def recommend_for(
     stores: Stores, customer_key: str, n: int = 10, filters: Filters | None = None
 ) -> Recommendations:
@@ -67,7 +72,6 @@ def recommend_for(
     model, meta = served_model(stores)
     X = model.interactions_
     recs = model.recommend(uid, n, filters)
-    names = {str(s): str(nm) for s, nm in zip(X.items.skus, X.items.names, strict=True)} if recs else {}
     return Recommendations(
         customer_key=customer_key,
         uid=uid,
@@ -81,7 +85,7 @@ def recommend_for(
                 name=r.name,
                 score=r.score,
                 reason=r.reason,
-                because=[LinkedItem(sku=s, name=names.get(s, s)) for s in r.because],
+                because=[LinkedItem(sku=s, name=_name(X, s)) for s in r.because],
             )
             for i, r in enumerate(recs)
         ],
