@@ -20,6 +20,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from tagora.recs.interactions import Interactions
 
+HISTORY = 200  # an explanation looks for links among the customer's strongest items
+
 
 @dataclass(frozen=True)
 class Filters:
@@ -47,11 +49,17 @@ class Recommendation:
     because: tuple[str, ...] = ()
 
 
+def _key(cols: np.ndarray) -> bytes:
+    return np.asarray(cols, dtype=np.int64).tobytes()
+
+
 class ItemSpace:
     """Item-item cosine over the interaction matrix: similar items, explanations, MMR and diversity."""
 
     def __init__(self, interactions: Interactions) -> None:
         self.interactions = interactions
+        self._last: tuple[bytes, sp.csr_matrix] | None = None
+        self._primed: tuple[bytes, dict[int, np.ndarray]] | None = None
 
     @cached_property
     def vectors(self) -> sp.csr_matrix:
@@ -59,8 +67,29 @@ class ItemSpace:
 
     def similarity(self, cols: np.ndarray, others: np.ndarray) -> np.ndarray:
         """Dense ``len(cols) x len(others)`` cosine."""
-        v = self.vectors
-        return np.asarray((v[cols] @ v[others].T).toarray(), dtype=np.float32)
+        primed = self._primed
+        if primed is not None and primed[0] == _key(others) and all(int(c) in primed[1] for c in cols):
+            return np.vstack([primed[1][int(c)] for c in cols])
+        return np.asarray((self.vectors[cols] @ self._transposed(others)).toarray(), dtype=np.float32)
+
+    def prime(self, cols: np.ndarray, others: np.ndarray) -> None:
+        """Compute a whole list's similarities to one history in one product; ``similarity`` reads them.
+
+        Explaining a list asks for one item at a time; one product instead of ten halves serving time.
+        """
+        sims = np.asarray((self.vectors[cols] @ self._transposed(others)).toarray(), dtype=np.float32)
+        self._primed = (_key(others), {int(c): sims[i] for i, c in enumerate(cols.tolist())})
+
+    def _transposed(self, others: np.ndarray) -> sp.csr_matrix:
+        # Explaining a list compares each item with the same history: transpose that block once, not
+        # once per item. One (key, value) tuple, so concurrent readers never see a mismatched pair.
+        key = _key(others)
+        last = self._last
+        if last is not None and last[0] == key:
+            return last[1]
+        block = sp.csr_matrix(self.vectors[others].T)
+        self._last = (key, block)
+        return block
 
 
 def item_space(interactions: Interactions) -> ItemSpace:
@@ -156,6 +185,9 @@ class Recommender(BaseEstimator):
     ) -> list[Recommendation]:
         """Ranked columns as recommendations, each explained by the model that put it there."""
         X = self.interactions_
+        row = X.row(uid)
+        if row is not None and len(cols):
+            item_space(X).prime(cols, X.history(row)[:HISTORY])
         out = []
         for col, explainer in zip(cols.tolist(), explainers, strict=True):
             why = explainer.explain_col(uid, col, float(scores[col]))
@@ -200,7 +232,7 @@ class Recommender(BaseEstimator):
         row = X.row(uid)
         if row is None:
             return Explanation("popular with customers right now")
-        history = X.history(row)[:200]
+        history = X.history(row)[:HISTORY]
         if col in set(history.tolist()):
             return Explanation(f"you already chose {names_of(X, [col])}", (str(X.items.skus[col]),))
         return co_occurrence_reason(X, history, col)

@@ -85,9 +85,9 @@ def algorithms(dataset: Dataset) -> dict[str, Callable[[], Recommender]]:
     return {
         "popularity": lambda: Popularity(),
         "trending": lambda: Popularity(half_life_days=14.0 if not films else None),
-        "itemcf": lambda: ItemCF(neighbours=100, popularity_penalty=0.0, shrink=20.0),
+        "itemcf": lambda: ItemCF(neighbours=100, popularity_penalty=0.0, shrink=1.0),
         "usercf": lambda: UserCF(neighbours=50),
-        "als": lambda: ALS(factors=64, regularization=0.05, alpha=2.0, iterations=15),
+        "als": lambda: ALS(factors=64, regularization=0.05, alpha=2.0, iterations=10, num_threads=0),
         "bpr": lambda: BPR(factors=64, iterations=100),
         "ease": lambda: EASE(l2=200.0 if films else 50.0),
         "content": lambda: ContentBased(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import ClassVar
 
 import numpy as np
@@ -22,8 +23,14 @@ class UserCF(Recommender):
     def _fit(self, X: Interactions) -> None:
         self.user_vectors_ = sp.csr_matrix(normalize(X.matrix, axis=1), dtype=np.float32)
 
+    @cached_property
+    def _others(self) -> sp.csr_matrix:
+        # Derived from the learned vectors once (not saved with the model): transposing per request
+        # would cost more than the product itself.
+        return sp.csr_matrix(self.user_vectors_.T)
+
     def _score_rows(self, rows: np.ndarray) -> np.ndarray:
-        sims = sp.csr_matrix(self.user_vectors_[rows] @ self.user_vectors_.T)
+        sims = sp.csr_matrix(self.user_vectors_[rows] @ self._others)
         own = sp.csr_matrix((np.ones(len(rows)), (np.arange(len(rows)), rows)), shape=sims.shape)
         sims = sp.csr_matrix(sims - sims.multiply(own))  # a customer is not their own neighbour
         sims.eliminate_zeros()
