@@ -76,7 +76,7 @@ class BPR(_Factors):
     def __init__(
         self,
         factors: int = 64,
-        learning_rate: float = 0.05,
+        learning_rate: float = 0.01,
         regularization: float = 0.01,
         iterations: int = 100,
         num_threads: int = 1,
