@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
@@ -19,6 +20,7 @@ from tagora.recs.interactions import Interactions, build_interactions
 from tagora.recs.itemcf import ItemCF
 from tagora.recs.popularity import Popularity
 from tagora.recs.rules import AssociationRules
+from tagora.recs.tagbased import TagBased
 from tagora.recs.usercf import UserCF
 from tests.recs.conftest import frame
 
@@ -33,6 +35,7 @@ MAKERS: dict[str, Callable[[], Recommender]] = {
     "content": ContentBased,
     "buy_again": BuyAgain,
     "rules": lambda: AssociationRules(min_count=10),
+    "tags": TagBased,
     "hybrid": lambda: SwitchingHybrid(
         WeightedHybrid((("itemcf", ItemCF()), ("ease", EASE())), (1.0, 0.5), diversity=0.3), Popularity()
     ),
@@ -169,3 +172,21 @@ def test_similar_items_are_films_chosen_by_the_same_viewers(fitted: dict[str, Re
 def test_ease_refuses_a_catalogue_too_large_for_a_dense_matrix(films: Interactions) -> None:
     with pytest.raises(ValueError, match="max_items"):
         EASE(max_items=100).fit(films)
+
+
+def test_tag_based_recommends_a_customers_interest_categories_and_names_the_items_behind_them() -> None:
+    rows = [(1, "k1", "purchase", "2024-01-01"), (1, "k2", "purchase", "2024-01-02")]
+    rows += [(u, s, "purchase", "2024-01-03") for u in (2, 3) for s in ("g1", "g2", "k3", "x1")]
+    catalogue = pd.DataFrame(
+        {
+            "sku": ["k1", "k2", "k3", "g1", "g2", "x1"],
+            "name": ["Knife", "Pan", "Pot", "Rake", "Hoe", "Misc"],
+            "category_path": ["home/kitchen"] * 3 + ["garden/tools"] * 2 + [""],
+            "brand": ["Cook", "Cook", "Cook", "Dig", "Dig", ""],
+            "price": [1.0] * 6,
+        }
+    )
+    model = TagBased().fit(build_interactions(frame(rows), catalogue))
+    top = model.recommend(1, 1)[0]
+    assert top.sku == "k3" and ("home/kitchen" in top.reason or "brand Cook" in top.reason)
+    assert set(top.because) <= {"k1", "k2"} and top.because

@@ -87,6 +87,7 @@ def test_on_movielens_the_best_model_beats_popularity_and_the_hybrid_matches_it(
         "ease",
         "content",
         "rules",
+        "tags",
         "hybrid",
     }
 

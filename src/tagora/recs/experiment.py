@@ -36,6 +36,7 @@ from tagora.recs.interactions import Interactions, build_interactions
 from tagora.recs.itemcf import ItemCF
 from tagora.recs.popularity import Popularity
 from tagora.recs.rules import AssociationRules
+from tagora.recs.tagbased import TagBased
 from tagora.recs.usercf import UserCF
 
 GRID = (0.0, 0.25, 0.5, 1.0)
@@ -92,6 +93,7 @@ def algorithms(dataset: Dataset) -> dict[str, Callable[[], Recommender]]:
         "bpr": lambda: BPR(factors=64, learning_rate=0.005 if films else 0.01, iterations=100),
         "ease": lambda: EASE(l2=200.0 if films else 50.0),
         "content": lambda: ContentBased(),
+        "tags": lambda: TagBased(),
         "buy_again": lambda: BuyAgain(half_life_days=60.0),
         "rules": lambda: AssociationRules(min_count=3 if not films else 10),
     }

@@ -24,6 +24,7 @@ from tagora.recs.interactions import Interactions, ItemInfo
 from tagora.recs.itemcf import ItemCF
 from tagora.recs.popularity import Popularity
 from tagora.recs.rules import AssociationRules
+from tagora.recs.tagbased import TagBased
 from tagora.recs.usercf import UserCF
 
 ESTIMATORS: dict[str, type[Recommender]] = {
@@ -38,6 +39,7 @@ ESTIMATORS: dict[str, type[Recommender]] = {
         ContentBased,
         BuyAgain,
         AssociationRules,
+        TagBased,
         WeightedHybrid,
         SwitchingHybrid,
     )

@@ -23,6 +23,7 @@ ALGORITHM_NAMES = (
     "bpr",
     "ease",
     "content",
+    "tags",
     "buy_again",
     "rules",
 )
