@@ -172,6 +172,8 @@ def main() -> None:
     args = parser.parse_args()
     full = args.scale == "full"
     requests = args.requests or (10_000 if full else 500)
+    # The machine may be shared: the load before and after says how far the timings can be trusted.
+    load_before = os.getloadavg()[0]
 
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
@@ -199,6 +201,8 @@ def main() -> None:
     p50, p99 = float(np.percentile(latencies, 50)), float(np.percentile(latencies, 99))
     print(f"serving (one uvicorn process, keep-alive, n=10): p50 {p50:.2f} ms, p99 {p99:.2f} ms")
     print(f"over {len(latencies):,} requests for random Online Retail customers, production hybrid")
+    load_after = os.getloadavg()[0]
+    print(f"1-minute load average {load_before:.1f} before, {load_after:.1f} after ({os.cpu_count()} cores)")
     figures = {
         "scale": args.scale, "threads": args.threads or os.cpu_count(),
         "als_factors": 64, "als_iterations": 10,
@@ -208,6 +212,7 @@ def main() -> None:
         "als_retail_s": round(retail["als"], 2), "itemcf_retail_s": round(retail["itemcf"], 2),
         "popularity_retail_s": round(retail["popularity"], 3),
         "requests": len(latencies), "serve_p50_ms": round(p50, 3), "serve_p99_ms": round(p99, 3),
+        "load_before": round(load_before, 2), "load_after": round(load_after, 2),
     }  # fmt: skip
     print(json.dumps(figures))
 
