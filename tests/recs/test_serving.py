@@ -162,3 +162,49 @@ def test_the_cli_trains_shows_exports_targets_and_evaluates_the_store(cli_home: 
         )
     )
     assert {r["algorithm"] for r in report["table"]} >= {"popularity", "itemcf", "als", "hybrid"}
+
+
+def test_erasing_a_customer_removes_them_from_the_saved_model_and_export_shows_what_it_held(
+    stores: Stores, shop: dict
+) -> None:
+    logic.train_model(stores, CLI_OPERATOR, "hybrid")
+    held = facade.export_customer(stores, shop["KC01"])
+    assert held["in_model"] and {h["sku"] for h in held["history"]} == {"K2", "K3", "K4"}
+    assert held["recommendations"] and not {r["sku"] for r in held["recommendations"]} & {"K2", "K3", "K4"}
+    before, _ = facade.served_model(stores)
+    row = before.interactions_.row(shop["KC01"])
+    assert facade.erase_customer(stores, CLI_OPERATOR, shop["KC01"])
+    model, _ = load_model(facade.model_path(stores))
+    X = model.interactions_
+    assert X.row(shop["KC01"]) is None and shop["KC01"] not in X.uids.tolist()
+    assert X.matrix[row].nnz == 0 and row not in X.purchase_rows.tolist() and X.matrix.nnz
+    erased = facade.recommend_for(stores, "KC01", 3)
+    assert erased.cold_start and all(not i.because for i in erased.items)
+    assert facade.export_customer(stores, shop["KC01"]) == {
+        "in_model": False,
+        "history": [],
+        "recommendations": [],
+    }
+    assert not facade.erase_customer(stores, CLI_OPERATOR, shop["KC01"])  # already gone
+    with stores.sessions() as session:
+        assert [e.target_id for e in audit.entries(session, "recs.erase")] == [str(shop["KC01"])]
+
+
+def test_forgetting_a_row_clears_every_per_customer_array_of_a_hybrid(stores: Stores, shop: dict) -> None:
+    from tagora.recs.als import ALS
+    from tagora.recs.buy_again import BuyAgain
+    from tagora.recs.hybrid import SwitchingHybrid, WeightedHybrid
+    from tagora.recs.interactions import build_interactions
+    from tagora.recs.popularity import Popularity
+    from tagora.recs.queries import catalogue, store_behaviours
+    from tagora.recs.usercf import UserCF
+
+    X = build_interactions(store_behaviours(stores), catalogue(stores))
+    parts = (("als", ALS(factors=4, iterations=2)), ("usercf", UserCF()), ("buy_again", BuyAgain()))
+    model = SwitchingHybrid(WeightedHybrid(parts, (1.0, 1.0, 1.0)), Popularity()).fit(X)
+    row = X.row(shop["KC00"])
+    assert row is not None
+    model.forget_row(row)
+    als, usercf, again = (est for _, est in model.established_.fitted_)
+    assert not als.user_factors_[row].any() and usercf.user_vectors_[row].nnz == 0
+    assert again.scores_[row].nnz == 0 and again.counts_[row].nnz == 0 and model.history_size_[row] == 0

@@ -18,6 +18,8 @@ def _csr(X: Interactions) -> sp.csr_matrix:
 
 
 class _Factors(Recommender):
+    customer_rows: ClassVar[tuple[str, ...]] = ("user_factors_",)
+
     def _score_rows(self, rows: np.ndarray) -> np.ndarray:
         return np.asarray(self.user_factors_[rows] @ self.item_factors_.T)
 

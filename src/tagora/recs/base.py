@@ -114,6 +114,9 @@ class Recommender(BaseEstimator):
     """``fit(interactions)``, ``recommend(uid, n, filters)``, ``similar_items(sku, n)``, ``explain``."""
 
     label: ClassVar[str] = "recommender"
+    # Learned attributes with one row per customer: what erasure must clear (item-side aggregates such as
+    # similarities keep a customer's share until the next training).
+    customer_rows: ClassVar[tuple[str, ...]] = ()
 
     def fit(self, X: Interactions, y: Any = None) -> Self:
         self.interactions_ = X
@@ -127,6 +130,24 @@ class Recommender(BaseEstimator):
 
     def _score_rows(self, rows: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def forget_row(self, row: int) -> None:
+        """Clear what this model learned about the customer in matrix ``row`` (erasure)."""
+        for name in self.customer_rows:
+            value = getattr(self, name)
+            if sp.issparse(value):
+                value = sp.csr_matrix(value)
+                value.data[value.indptr[row] : value.indptr[row + 1]] = 0
+                value.eliminate_zeros()
+                setattr(self, name, value)
+            else:
+                value[row] = 0
+        for part in self.parts():
+            part.forget_row(row)
+
+    def parts(self) -> list[Recommender]:
+        """The fitted models inside this one (hybrids)."""
+        return []
 
     # -- scoring ---------------------------------------------------------------------------------
     def score_rows(self, rows: np.ndarray) -> np.ndarray:

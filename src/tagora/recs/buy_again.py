@@ -15,6 +15,7 @@ class BuyAgain(Recommender):
     """``score(u, i) = sum over u's purchases of i of 2 ** (-age / half_life)``, repeats rewarded."""
 
     label: ClassVar[str] = "buy_again"
+    customer_rows: ClassVar[tuple[str, ...]] = ("scores_", "counts_", "last_bought_")
 
     def __init__(self, half_life_days: float = 60.0, repeat_bonus: float = 1.0) -> None:
         self.half_life_days = half_life_days

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from tagora.core.auth import Principal
 from tagora.core.errors import AppError
 from tagora.core.stores import Stores
 from tagora.profiles import facade as profiles
@@ -131,3 +132,29 @@ def target_customers(stores: Stores, sku: str, n: int = 100, exclude_bought: boo
     return TargetCustomers(
         sku=sku, name=str(X.items.names[col]), algorithm=str(meta.get("algorithm", "")), customers=customers
     )
+
+
+def export_customer(stores: Stores, uid: int) -> dict[str, Any]:
+    """What the served model holds about a customer: their weighted items and their current list."""
+    model, meta = served_model(stores)
+    X = model.interactions_
+    row = X.row(uid)
+    if row is None:
+        return {"in_model": False, "history": [], "recommendations": []}
+    history = [
+        {
+            "sku": str(X.items.skus[c]),
+            "name": str(X.items.names[c]),
+            "weight": round(float(X.matrix[row, c]), 4),
+        }
+        for c in X.history(row).tolist()
+    ]
+    recs = [{"sku": r.sku, "score": r.score, "reason": r.reason} for r in model.recommend(uid, 10)]
+    return {"in_model": True, "algorithm": meta.get("algorithm"), "history": history, "recommendations": recs}
+
+
+def erase_customer(stores: Stores, actor: Principal, uid: int) -> bool:
+    """Remove a customer from the saved model (see ``logic.erase_customer``)."""
+    from tagora.recs import logic  # logic reads the served model from here
+
+    return logic.erase_customer(stores, actor, uid)

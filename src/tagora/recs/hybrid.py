@@ -45,6 +45,9 @@ class WeightedHybrid(Recommender):
     def _score_rows(self, rows: np.ndarray) -> np.ndarray:
         return np.sum(self._parts(rows), axis=0)
 
+    def parts(self) -> list[Recommender]:
+        return [est for _, est in self.fitted_]
+
     def cold_scores(self) -> np.ndarray:
         return np.sum(
             [
@@ -84,6 +87,7 @@ class SwitchingHybrid(Recommender):
     """New customers (fewer than ``min_history`` items) get ``cold``; established ones get ``established``."""
 
     label: ClassVar[str] = "switching"
+    customer_rows: ClassVar[tuple[str, ...]] = ("history_size_",)
 
     def __init__(
         self, established: Recommender | None = None, cold: Recommender | None = None, min_history: int = 1
@@ -98,6 +102,9 @@ class SwitchingHybrid(Recommender):
         self.established_ = clone(self.established).fit(X)
         self.cold_ = clone(self.cold).fit(X)
         self.history_size_ = np.diff(X.matrix.indptr)
+
+    def parts(self) -> list[Recommender]:
+        return [self.established_, self.cold_]
 
     def _which(self, uid: int) -> Recommender:
         row = self.interactions_.row(uid)

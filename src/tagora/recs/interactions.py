@@ -166,3 +166,27 @@ def build_interactions(
         purchase_basket=pd.factorize(basket[bought])[0].astype(np.int64),
         as_of=end,
     )
+
+
+def without_row(X: Interactions, row: int) -> Interactions:
+    """The same matrix with one customer's behaviours and purchases removed and their uid unmapped.
+
+    The row itself stays (every learned array is aligned to the rows) but holds nothing and no uid maps
+    to it, so that customer is new to the model.
+    """
+    matrix = X.matrix.copy()
+    matrix.data[matrix.indptr[row] : matrix.indptr[row + 1]] = 0
+    matrix.eliminate_zeros()
+    uids = X.uids.copy()
+    uids[row] = -1
+    keep = X.purchase_rows != row
+    return Interactions(
+        matrix=matrix,
+        uids=uids,
+        items=X.items,
+        purchase_rows=X.purchase_rows[keep],
+        purchase_cols=X.purchase_cols[keep],
+        purchase_at=X.purchase_at[keep],
+        purchase_basket=X.purchase_basket[keep],
+        as_of=X.as_of,
+    )

@@ -18,8 +18,9 @@ from tagora.core.stores import Stores
 from tagora.profiles import facade as profiles
 from tagora.recs.base import Filters, Recommender
 from tagora.recs.errors import RecsErrorCode
-from tagora.recs.facade import model_path, served_model
-from tagora.recs.persist import save_model
+from tagora.recs.facade import CACHE, model_path, served_model
+from tagora.recs.interactions import without_row
+from tagora.recs.persist import load_model, save_model
 from tagora.recs.queries import catalogue, store_behaviours
 from tagora.recs.schemas import TrainReport
 from tagora.recs.training import ALGORITHM_NAMES, fit_production
@@ -119,3 +120,25 @@ def export_recommendations(
             output=str(output),
         )
     return count
+
+
+def erase_customer(stores: Stores, actor: Principal, uid: int) -> bool:
+    """Remove a customer from the saved model: their behaviours, purchases and per-customer factors.
+
+    Item-side aggregates (similarities, item factors, rules) keep their tiny share until the next
+    ``tagora recs train``, which learns from a store the customer has left. True if they were in it.
+    """
+    path = model_path(stores)
+    if not path.exists():
+        return False
+    model, meta = load_model(path)
+    row = model.interactions_.row(uid)
+    if row is None:
+        return False
+    model.forget_row(row)
+    model.interactions_ = without_row(model.interactions_, row)
+    with transaction(stores.sessions) as session:
+        save_model(model, path, meta)
+        audit.record(session, actor.username, "recs.erase", "customer", str(uid))
+    stores.extras.pop(CACHE, None)
+    return True

@@ -16,12 +16,18 @@ from tagora.recs.neighbours import keep_top_k
 
 class UserCF(Recommender):
     label: ClassVar[str] = "usercf"
+    customer_rows: ClassVar[tuple[str, ...]] = ("user_vectors_",)
 
     def __init__(self, neighbours: int = 50) -> None:
         self.neighbours = neighbours
 
     def _fit(self, X: Interactions) -> None:
+        self.__dict__.pop("_others", None)
         self.user_vectors_ = sp.csr_matrix(normalize(X.matrix, axis=1), dtype=np.float32)
+
+    def forget_row(self, row: int) -> None:
+        super().forget_row(row)
+        self.__dict__.pop("_others", None)
 
     @cached_property
     def _others(self) -> sp.csr_matrix:
