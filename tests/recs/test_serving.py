@@ -208,3 +208,13 @@ def test_forgetting_a_row_clears_every_per_customer_array_of_a_hybrid(stores: St
     als, usercf, again = (est for _, est in model.established_.fitted_)
     assert not als.user_factors_[row].any() and usercf.user_vectors_[row].nnz == 0
     assert again.scores_[row].nnz == 0 and again.counts_[row].nnz == 0 and model.history_size_[row] == 0
+
+
+def test_the_scheduled_retrain_skips_an_empty_store_and_keeps_the_served_algorithm(stores: Stores) -> None:
+    status, detail = facade.retrain(stores, CLI_OPERATOR)
+    assert status == "skipped" and "no purchases" in detail
+    seed(stores)
+    logic.train_model(stores, CLI_OPERATOR, "itemcf")
+    status, detail = facade.retrain(stores, CLI_OPERATOR)
+    assert status == "succeeded" and detail.startswith("itemcf on 40 customers")
+    assert facade.served_model(stores)[1]["algorithm"] == "itemcf"

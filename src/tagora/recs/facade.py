@@ -158,3 +158,21 @@ def erase_customer(stores: Stores, actor: Principal, uid: int) -> bool:
     from tagora.recs import logic  # logic reads the served model from here
 
     return logic.erase_customer(stores, actor, uid)
+
+
+def retrain(stores: Stores, actor: Principal) -> tuple[str, str]:
+    """The scheduled job: refit the served algorithm (the hybrid at first); ``(status, detail)``."""
+    from tagora.recs import logic  # logic reads the served model from here
+
+    algorithm = "hybrid"
+    if model_path(stores).exists():
+        algorithm = str(served_model(stores)[1].get("algorithm", "hybrid"))
+    try:
+        report = logic.train_model(stores, actor, algorithm)
+    except AppError as exc:
+        if exc.code == RecsErrorCode.NOTHING_TO_LEARN:
+            return "skipped", exc.message
+        raise
+    return "succeeded", (
+        f"{report.algorithm} on {report.customers} customers x {report.items} items in {report.seconds} s"
+    )
