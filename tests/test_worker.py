@@ -33,9 +33,11 @@ def test_jobs_run_when_due_and_report_what_they_did(stores: Stores) -> None:
     assert [(r.job, r.status) for r in results] == [
         ("tags.compute", "succeeded"),
         ("segments.refresh", "succeeded"),
+        ("recs.train", "succeeded"),
     ]
     assert "41 tags" in results[0].detail and "200 customers" in results[0].detail
     assert results[1].detail == "1 segments re-counted"
+    assert results[2].detail.startswith("hybrid on ")
     latest = runs(stores)[0]
     assert len(runs(stores)) == before + 1 and latest.actor == "worker" and latest.scope == "all"
     assert audiences.show_segment(stores, "engaged").size == audiences.count(stores, expression).count

@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
     from tagora.identity.api import router as identity_router
     from tagora.ingest.tracking.api import router as tracking_router
     from tagora.profiles.api import router as profiles_router
+    from tagora.recs.api import router as recs_router
     from tagora.scoring.api import router as scoring_router
     from tagora.tags.api import router as tags_router
 
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
     app.include_router(tracking_router)
     app.include_router(tags_router)
     app.include_router(scoring_router)
+    app.include_router(recs_router)
     app.include_router(identity_pages_router)
     app.include_router(segment_pages_router)
     app.include_router(tag_pages_router)

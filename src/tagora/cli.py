@@ -14,6 +14,7 @@ from tagora.ingest.cli import import_app
 from tagora.ingest.generate_cli import generate
 from tagora.ingest.tracking.cli import tracking_app
 from tagora.profiles.cli import customers_app, stats
+from tagora.recs.cli import recs_app
 from tagora.scoring.cli import models_app
 from tagora.tags.cli import tags_app
 
@@ -27,6 +28,7 @@ app.add_typer(segments_app, name="segments")
 app.add_typer(tracking_app, name="tracking")
 app.add_typer(tags_app, name="tags")
 app.add_typer(models_app, name="models")
+app.add_typer(recs_app, name="recs")
 app.command("stats")(stats)
 app.command("generate")(generate)
 

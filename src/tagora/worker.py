@@ -1,5 +1,6 @@
 """``tagora worker``: the scheduled jobs, run when due — every live tag computed, then every dynamic
-segment re-counted (its daily size) — each reported with its status, duration and error.
+segment re-counted (its daily size), then the recommendation model retrained — each reported with its
+status, duration and error.
 
 Tag runs keep their own record (``tagora tags runs``). An embedded DuckDB warehouse admits one process:
 run the worker while the server is stopped (e.g. nightly from cron with ``--once``), or on a server
@@ -18,6 +19,7 @@ from tagora.audiences import facade as audiences
 from tagora.core.auth import Principal, Role
 from tagora.core.clock import utcnow
 from tagora.core.stores import Stores
+from tagora.recs import facade as recs
 from tagora.tags import facade as tags
 
 WORKER = Principal(username="worker", role=Role.ADMIN)
@@ -61,9 +63,15 @@ def run_due(stores: Stores, every: timedelta, force: bool = False) -> list[JobRe
         return "succeeded", f"{audiences.refresh_segments(stores)} segments re-counted"
 
     first = _timed("tags.compute", compute)
+    # Recommendations are retrained either way: they learn from orders and events, not from tags.
     if first.status != "succeeded":
-        return [first, JobResult("segments.refresh", "skipped", "the tag run failed", 0.0)]
-    return [first, _timed("segments.refresh", recount)]
+        skipped = JobResult("segments.refresh", "skipped", "the tag run failed", 0.0)
+        return [first, skipped, _timed("recs.train", lambda: recs.retrain(stores, WORKER))]
+    return [
+        first,
+        _timed("segments.refresh", recount),
+        _timed("recs.train", lambda: recs.retrain(stores, WORKER)),
+    ]
 
 
 def run_worker(

@@ -17,6 +17,7 @@ from tagora.profiles.logic import (
 from tagora.profiles.models import CANCELLATION, EVENTS, MONEY, ORDER_LINES, ORDERS, PURCHASE, UTC_TS
 from tagora.profiles.queries import (
     buyers,
+    customer_keys,
     customer_keys_to_uids,
     find_customers,
     key_uids,
@@ -25,6 +26,7 @@ from tagora.profiles.queries import (
     order_summary,
     person_uid,
     population_version,
+    product_catalogue,
     skus_in_category,
     store_counts,
     summaries_for,
@@ -44,6 +46,7 @@ __all__ = [
     "add_interactions",
     "attribute_anonymous_events",
     "buyers",
+    "customer_keys",
     "customer_keys_to_uids",
     "export_customers",
     "find_customers",
@@ -53,6 +56,7 @@ __all__ = [
     "order_summary",
     "person_uid",
     "population_version",
+    "product_catalogue",
     "reassign_facts",
     "reassign_profiles",
     "search_customers",

@@ -282,3 +282,32 @@ def buyers(warehouse: BaseBackend, skus: list[str]) -> list[int]:
     lines = warehouse.table("order_lines")
     bought = lines.filter(lines.sku.isin(skus), lines.kind == PURCHASE, lines.uid.notnull())
     return [int(u) for u in bought.select("uid").distinct().to_pyarrow()["uid"].to_pylist()]
+
+
+def product_catalogue(session: Session) -> list[dict[str, Any]]:
+    """Every product's ``sku, name, category_path, brand, price`` (price a float or None)."""
+    rows = session.execute(
+        select(Product.sku, Product.name, Product.category_path, Product.brand, Product.price).order_by(
+            Product.sku
+        )
+    )
+    return [
+        {
+            "sku": sku,
+            "name": name,
+            "category_path": cat or "",
+            "brand": brand,
+            "price": None if p is None else float(p),
+        }
+        for sku, name, cat, brand, p in rows
+    ]
+
+
+def customer_keys(session: Session, uids: list[int]) -> dict[int, str]:
+    """Each known uid's external key."""
+    out: dict[int, str] = {}
+    for start in range(0, len(uids), 500):
+        chunk = [int(u) for u in uids[start : start + 500]]
+        rows = session.execute(select(Customer.uid, Customer.customer_key).where(Customer.uid.in_(chunk)))
+        out.update({uid: key for uid, key in rows})
+    return out
