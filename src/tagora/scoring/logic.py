@@ -307,4 +307,5 @@ def publish_model_tags(stores: Stores, actor: Principal, cutoff: date | None = N
                       action="model.publish")  # fmt: skip
     for code, values in rows.items():
         tags.write_values(stores.warehouse, code, values, f"model:{run.name}@{run.version}")
+    stores.touch()  # segments read the new model tags at once
     return ScoreReport(run=run, customers=len(scores), published_rows=sum(len(r) for r in rows.values()))
