@@ -18,6 +18,7 @@ from tagora.core.stores import Stores
 from tagora.tags import catalogue, evaluation, logic, preview, queries, runs
 from tagora.tags.realtime import RealtimeTags
 from tagora.tags.schemas import (
+    AssignRequest,
     CategoryPublic,
     Comment,
     ComputeRequest,
@@ -155,6 +156,13 @@ def get_history(stores: StoresDep, _actor: Reader, code: str) -> list[HistoryEnt
 @router.patch("/{code}", response_model=TagPublic)
 def revise_tag(stores: StoresDep, actor: Reader, code: str, changes: TagRevision) -> TagPublic:
     return logic.revise_tag(stores.sessions, actor, code, changes, changes.comment)
+
+
+@router.post("/{code}/assign")
+def assign(stores: StoresDep, actor: Reader, code: str, request: AssignRequest) -> dict[str, int]:
+    """Put a manual tag on customers (all or nothing; unknown customers and bad values name their row)."""
+    rows = list(request.values.items())
+    return {"assigned": logic.assign_by_key(stores, actor, code, rows, request.comment)}
 
 
 @router.post("/{code}/{verb}", response_model=TagPublic)

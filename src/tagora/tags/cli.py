@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json as jsonlib
 from datetime import date
 from pathlib import Path
@@ -232,6 +233,45 @@ def compute(
             console.print(f"[red]{where}:[/red] {error}")
     if run.status != "succeeded":
         raise typer.Exit(1)
+
+
+@tags_app.command("assign")
+def assign(
+    code: str,
+    customer: Annotated[str | None, typer.Option(help="One customer's key (with --value).")] = None,
+    value: Annotated[str | None, typer.Option(help="The value for --customer.")] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="CSV (UTF-8) with a header row: customer,value.")
+    ] = None,
+    comment: Comment = "",
+    as_user: AsUser = None,
+    json: Json = False,
+) -> None:
+    """Put a manual tag on one customer or, from a file, on many (all rows or none)."""
+    if (file is None) == (customer is None) or (customer is not None and value is None):
+        console.print("[red]error:[/red] give either --customer KEY --value VALUE, or --file FILE.csv")
+        raise typer.Exit(2)
+    with cli_stores() as stores:
+        rows = _assignments(file) if file is not None else [(customer or "", value or "")]
+        assigned = logic.assign_by_key(stores, _actor(stores, as_user), code, rows, comment)
+    print_json({"assigned": assigned}) if json else console.print(f"{code}: put on {assigned:,} customers")
+
+
+def _assignments(path: Path) -> list[tuple[str, str]]:
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            reader = csv.DictReader(f)
+            missing = {"customer", "value"} - set(reader.fieldnames or ())
+            if missing:
+                raise AppError(
+                    CoreErrorCode.INVALID_INPUT,
+                    f"{path}: the header row needs the column(s) {', '.join(sorted(missing))}",
+                    422,
+                    {"field": "file"},
+                )
+            return [((r["customer"] or "").strip(), (r["value"] or "").strip()) for r in reader]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise AppError(CoreErrorCode.INVALID_INPUT, f"{path}: {exc}", 422, {"field": "file"}) from exc
 
 
 def _day(text: str | None) -> date | None:

@@ -20,6 +20,7 @@ from tagora.core.clock import utcnow
 from tagora.core.db import transaction
 from tagora.core.errors import AppError
 from tagora.core.stores import Stores
+from tagora.profiles import facade as profiles
 from tagora.tags import catalogue
 from tagora.tags.errors import TagErrorCode
 from tagora.tags.models import TagDefinition
@@ -334,7 +335,40 @@ def assign_tag(
     return len(rows)
 
 
-def _manual_row(tag: TagDefinition, uid: int, value: object) -> tuple[int, str | None, float | None]:
+def assign_by_key(
+    stores: Stores, actor: Principal, code: str, rows: list[tuple[str, str]], comment: str = ""
+) -> int:
+    """A manual tag put on customers named by key (``(customer key, value)`` rows, e.g. from a file).
+
+    All or nothing: unknown customers or bad values are reported with their row number (from 1) and no
+    row is written. A merged customer's value goes to the person it belongs to now.
+    """
+    if not rows:
+        raise AppError(TagErrorCode.BAD_VALUE, "no rows to assign", 422, {"field": "rows"})
+    with stores.sessions() as session:
+        people = profiles.key_uids(session, sorted({key for key, _ in rows}))
+    unknown = [
+        f"row {n}: unknown customer {key!r}" for n, (key, _) in enumerate(rows, 1) if key not in people
+    ]
+    if unknown:
+        more = f" (and {len(unknown) - 5} more)" if len(unknown) > 5 else ""
+        raise AppError(
+            TagErrorCode.BAD_VALUE,
+            "; ".join(unknown[:5]) + more,
+            422,
+            {"field": "customer", "rows": len(unknown)},
+        )
+    with stores.sessions() as session:
+        tag = catalogue.live(session, code)
+        for n, (key, value) in enumerate(rows, 1):
+            _manual_row(tag, 0, value, f"row {n} ({key})")  # names the row before anything is written
+    values = {people[key][0]: value for key, value in rows}  # the last row for a person wins
+    return assign_tag(stores, actor, code, values, comment)
+
+
+def _manual_row(
+    tag: TagDefinition, uid: int, value: object, where: str = ""
+) -> tuple[int, str | None, float | None]:
     kind = TagValueType(tag.value_type)
     text = str(value).strip()
     if kind is TagValueType.NUMBER:
@@ -349,7 +383,7 @@ def _manual_row(tag: TagDefinition, uid: int, value: object) -> tuple[int, str |
     choices = f" (one of: {', '.join(tag.values)})" if tag.values else ""
     raise AppError(
         TagErrorCode.BAD_VALUE,
-        f"customer {uid}: {value!r} is not a {kind.value} value of {tag.code!r}{choices}",
+        f"{where or f'customer {uid}'}: {value!r} is not a {kind.value} value of {tag.code!r}{choices}",
         422,
         {"uid": uid, "value": str(value)},
     )

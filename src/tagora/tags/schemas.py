@@ -106,6 +106,13 @@ class Comment(BaseModel):
     comment: str = Field("", max_length=2000)
 
 
+class AssignRequest(BaseModel):
+    """A manual tag put on customers: customer key -> value."""
+
+    values: dict[str, str] = Field(min_length=1, max_length=100_000)
+    comment: str = Field("", max_length=2000)
+
+
 class CategoryPublic(BaseModel):
     code: str
     name_zh: str
