@@ -35,7 +35,7 @@ def test_jobs_run_when_due_and_report_what_they_did(stores: Stores) -> None:
         ("segments.refresh", "succeeded"),
         ("recs.train", "succeeded"),
     ]
-    assert "41 tags" in results[0].detail and "200 customers" in results[0].detail
+    assert "42 tags" in results[0].detail and "200 customers" in results[0].detail
     assert results[1].detail == "1 segments re-counted"
     assert results[2].detail.startswith("hybrid on ")
     latest = runs(stores)[0]

@@ -24,7 +24,7 @@ from tagora.profiles.facade import ORDER_LINES
 from tagora.settings import get_settings
 from tests.conftest import login, run_cli
 
-CATALOGUE = {"tier": "enum", "orders_90d": "number", "interests": "weighted"}
+CATALOGUE = {"tier": "enum", "orders_90d": "number", "interests": "weighted", "province": "enum"}
 GOLD = {"tag": "tier", "op": "=", "value": "gold"}
 
 
@@ -34,7 +34,7 @@ def base(stores: Stores) -> dict[str, int]:
 
 
 def seed(stores: Stores) -> dict[str, int]:
-    """40 customers; C000 has a formula for a name. Tags: tier, orders_90d, interests."""
+    """40 customers; C000 has a formula for a name. Tags: tier, orders_90d, interests, province."""
     rows = [
         {"customer_key": f"C{i:03d}", "name": "=cmd|' /C calc'!A0" if i == 0 else f"Name {i}",
          "phone": f"+86138{i:08d}", "member_tier": "gold" if i % 4 == 0 else "silver"}
@@ -51,6 +51,13 @@ def seed(stores: Stores) -> dict[str, int]:
     for i, (_, uid) in enumerate(sorted(uids.items())):
         add(uid, "tier", "gold" if i % 4 == 0 else "silver", None, None)
         add(uid, "orders_90d", None, float(i % 7), None)
+        add(
+            uid,
+            "province",
+            "浙江省" if i % 4 == 0 else ("广东省", "新疆维吾尔自治区", "北京市")[i % 3],
+            None,
+            None,
+        )
         if i % 3 == 0:
             add(uid, "interests", "tea", None, round(i / 40, 2))
     logic.rebuild_index(stores, CATALOGUE, pa.table(tags))
@@ -163,6 +170,7 @@ def test_the_segments_command_counts_saves_and_exports(cli_home: Path, tmp_path:
     run_cli("segments", "export", "gold", "--output", str(out), "--field", "customer_key")
     assert load_workbook(out).active.max_row == 11  # type: ignore[union-attr]
     portrait = json.loads(run_cli("segments", "portrait", "gold", "--json"))
-    assert portrait["distinguishing"][0]["value"] == "gold"
+    top = portrait["distinguishing"][:2]  # every gold member is in 浙江 and every 浙江 member is gold
+    assert {d["value"] for d in top} == {"gold", "浙江省"} and {d["tgi"] for d in top} == {400.0}
     result = CliRunner().invoke(cli_app, ["segments", "count", "{not json"])
     assert result.exit_code != 0

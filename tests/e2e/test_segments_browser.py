@@ -68,6 +68,8 @@ def test_the_live_count_follows_the_conditions_and_a_saved_segment_has_a_portrai
             expect(page).to_have_url(f"{server}/segments/gold")
             expect(page.locator('[data-stat="size"] .stat-value')).to_have_text("10")
             expect(page.locator("#tgi-chart canvas").first).to_be_visible()
+            expect(page.locator("#province-map")).to_have_attribute("data-drawn", "1")  # all gold: 浙江
+            expect(page.locator("#province-map canvas").first).to_be_visible()
             page.wait_for_timeout(1000)
             page.screenshot(path=str(shots / "console-segment.png"), full_page=True)
         finally:

@@ -58,7 +58,7 @@ def test_the_cli_reports_the_catalogues_value_and_a_tags_figures(cli_home: Path)
     run_cli("tags", "install-library")
     assert json.loads(run_cli("tags", "compute", "--json"))["status"] == "succeeded"
     report = json.loads(run_cli("tags", "report", "--json"))
-    assert len(report["tags"]) == 41 and report["live_customers"] == 0
+    assert len(report["tags"]) == 42 and report["live_customers"] == 0
     assert "monetary_365d" in report["unused"] and "lifecycle" not in report["unused"]  # churn_risk reads it
     assert report["stale"] == [] and report["failing"] == []
     text = run_cli("tags", "report")

@@ -131,7 +131,7 @@ def test_the_report_lists_unused_stale_and_failing_tags(shop: Stores) -> None:
     compute_tags(shop, as_of=AS_OF)
     report = value_report(shop)
     rows = {r.code: r for r in report.tags}
-    assert len(rows) == 41 and report.live_customers == 3
+    assert len(rows) == 42 and report.live_customers == 3
     assert "lifecycle" not in report.unused and "monetary_365d" in report.unused
     assert report.stale == [] and report.failing == []
     assert rows["lifecycle"].coverage == pytest.approx(2 / 3)

@@ -101,9 +101,18 @@ def segment(request: Request, stores: StoresDep, principal: Reader, code: str) -
         "days": [s.day.isoformat() for s in sizes],
         "sizes": [s.size for s in sizes],
         "distinguishing": [asdict(d) for d in portrait.distinguishing[:12]],
+        "provinces": _provinces(portrait),
     }
     return show(
         request, "segment.html", principal, segment=saved, portrait=portrait, chart=chart,
         expression=json.dumps(saved.expression, ensure_ascii=False, indent=2),
         can_export=principal.can(Permission.CUSTOMERS_EXPORT),
     )  # fmt: skip
+
+
+def _provinces(portrait: Any) -> list[dict[str, Any]]:
+    """The members by province (for the map): counts hidden by the privacy threshold stay out."""
+    tag = next((t for t in portrait.tags if t.name == "province"), None)
+    if tag is None:
+        return []
+    return [{"name": v.value, "value": v.count, "tgi": v.tgi} for v in tag.values if v.count is not None]

@@ -37,9 +37,44 @@
       });
       charts.push(line);
     }
+    var map = document.getElementById("province-map");
+    if (map && data.provinces && data.provinces.length) {
+      drawProvinces(map, data.provinces, charts);
+    }
     window.addEventListener("resize", function () {
       charts.forEach(function (c) { c.resize(); });
     });
+  }
+
+  /* "浙江省" -> "浙江": the map's regions carry the short names. */
+  function shortName(name) {
+    return name.replace(/(壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区|省|市)$/, "");
+  }
+
+  function drawProvinces(element, provinces, charts) {
+    fetch("/static/vendor/echarts-maps/china.json")
+      .then(function (response) { return response.json(); })
+      .then(function (geo) {
+        echarts.registerMap("china", geo);
+        var rows = provinces.map(function (p) {
+          return { name: shortName(p.name), value: p.value, fullName: p.name, tgi: p.tgi };
+        });
+        var top = Math.max.apply(null, rows.map(function (r) { return r.value; }));
+        var chart = echarts.init(element);
+        chart.setOption({
+          tooltip: {
+            trigger: "item",
+            formatter: function (item) {
+              if (!item.data) { return item.name; }
+              return item.data.fullName + "<br>" + item.data.value + (item.data.tgi !== null ? " · TGI " + item.data.tgi : "");
+            }
+          },
+          visualMap: { min: 0, max: top, left: 8, bottom: 8, calculable: true, inRange: { color: ["#dbeafe", "#1d4ed8"] } },
+          series: [{ type: "map", map: "china", roam: false, data: rows, emphasis: { label: { show: true } } }]
+        });
+        charts.push(chart);
+        element.setAttribute("data-drawn", String(rows.length));
+      });
   }
 
   if (document.readyState === "loading") {
