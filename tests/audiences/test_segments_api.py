@@ -174,3 +174,25 @@ def test_the_segments_command_counts_saves_and_exports(cli_home: Path, tmp_path:
     assert {d["value"] for d in top} == {"gold", "浙江省"} and {d["tgi"] for d in top} == {400.0}
     result = CliRunner().invoke(cli_app, ["segments", "count", "{not json"])
     assert result.exit_code != 0
+
+
+def test_lookalikes_of_a_segment_are_the_customers_sharing_its_distinguishing_tags(
+    client: TestClient, users: dict[str, str], base: dict[str, int]
+) -> None:
+    login(client, users["marketer"])
+    seed_expr = {"all": [GOLD, {"tag": "orders_90d", "op": "<", "value": 4}]}
+    seed_size = client.post(
+        "/api/segments", json={"code": "seed", "name": "Seed", "expression": seed_expr}
+    ).json()["size"]
+    others = 10 - seed_size  # gold customers outside the seed
+    assert 0 < others < 10
+    found = client.get("/api/segments/seed/lookalike", params={"n": others}).json()
+    assert found["seed_size"] == seed_size and len(found["customers"]) == others
+    members = {c["customer_key"] for c in found["customers"]}
+    gold_outside = {f"C{i:03d}" for i in range(0, 40, 4) if i % 7 >= 4}
+    assert members == gold_outside
+    assert all("****" in c["phone"] for c in found["customers"])  # marketers see masked phones
+    drivers = {(d["tag"], d["value"]) for d in found["drivers"]}
+    assert {("tier", "gold"), ("province", "浙江省")} <= drivers
+    assert client.get("/api/segments/seed/lookalike", params={"n": 0}).status_code == 422
+    assert client.get("/api/segments/nope/lookalike").status_code == 404

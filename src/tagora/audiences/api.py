@@ -12,6 +12,7 @@ from tagora.audiences import logic
 from tagora.audiences.schemas import (
     CountPublic,
     CountRequest,
+    Lookalike,
     Membership,
     SegmentCreate,
     SegmentPublic,
@@ -89,6 +90,12 @@ def sizes(stores: StoresDep, actor: Reader, code: str) -> list[SizePoint]:
 @router.get("/segments/{code}/portrait")
 def portrait(stores: StoresDep, actor: Reader, code: str) -> dict[str, Any]:
     return asdict(logic.portrait(stores, actor, logic.members(stores, code)))
+
+
+@router.get("/segments/{code}/lookalike", response_model=Lookalike)
+def lookalike(stores: StoresDep, actor: Reader, code: str, n: int = 100) -> Lookalike:
+    """The n customers outside the segment who look most like its members, and the tag values why."""
+    return logic.lookalike(stores, actor, code, n)
 
 
 @router.get("/segments/{code}/members/{key:path}", response_model=Membership)

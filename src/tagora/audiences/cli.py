@@ -1,4 +1,4 @@
-"""``tagora segments count|create|list|show|export|portrait``."""
+"""``tagora segments count|create|list|show|export|portrait|lookalike``."""
 
 from __future__ import annotations
 
@@ -109,3 +109,22 @@ def portrait(code: str, json: Json = False) -> None:
         return
     console.print(f"{result.size:,} of {result.base_size:,} customers")
     print_table("most distinguishing", [asdict(d) for d in result.distinguishing])
+
+
+@segments_app.command("lookalike")
+def lookalike(
+    code: str,
+    n: Annotated[int, typer.Option("--n", help="How many customers.")] = 100,
+    json: Json = False,
+) -> None:
+    """The customers outside a segment who look most like its members, and the tag values why."""
+    with cli_stores() as stores:
+        result = logic.lookalike(stores, CLI_OPERATOR, code, n)
+    if json:
+        print_json(result)
+        return
+    console.print(f"{len(result.customers):,} customers like the {result.seed_size:,} in {code}")
+    print_table("because they share", [d.model_dump() for d in result.drivers])
+    print_table(
+        "most alike", [{k: c[k] for k in ("customer_key", "name", "score")} for c in result.customers[:20]]
+    )

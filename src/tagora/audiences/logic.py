@@ -20,7 +20,15 @@ from tagora.audiences import expr as expressions
 from tagora.audiences.bitmaps import to_bitmap
 from tagora.audiences.engine import TagIndex, check, evaluate
 from tagora.audiences.models import Segment, SegmentSize, SegmentSnapshot
-from tagora.audiences.schemas import CountPublic, SegmentCreate, SegmentPublic, SegmentUpdate, SizePoint
+from tagora.audiences.schemas import (
+    CountPublic,
+    Driver,
+    Lookalike,
+    SegmentCreate,
+    SegmentPublic,
+    SegmentUpdate,
+    SizePoint,
+)
 from tagora.core import audit
 from tagora.core.auth import Permission, Principal
 from tagora.core.clock import utcnow
@@ -36,6 +44,7 @@ log = logging.getLogger(__name__)
 INDEX_KEY = "audience_index"
 SEEN_KEY = "audience_index_checked"  # (stores.generation, perf_counter()) of the last freshness check
 RECHECK_S = 30.0
+MAX_LOOKALIKES = 10_000
 MIN_GROUP = 10  # group figures on fewer customers are hidden from roles without pii:view
 _lock = threading.Lock()
 _rebuilding = threading.Lock()
@@ -287,6 +296,28 @@ def group_threshold(actor: Principal) -> int:
 
 def portrait(stores: Stores, actor: Principal, members_of: BitMap) -> portraits.GroupPortrait:
     return portraits.group_portrait(audience_index(stores), members_of, k=group_threshold(actor))
+
+
+def lookalike(stores: Stores, actor: Principal, code: str, n: int = 100) -> Lookalike:
+    """The ``n`` customers outside segment ``code`` most like its members on their tags (audited)."""
+    if not 1 <= n <= MAX_LOOKALIKES:
+        message = f"n must be between 1 and {MAX_LOOKALIKES:,}"
+        raise AppError(CoreErrorCode.INVALID_INPUT, message, 422, {"field": "n"})
+    seed = members(stores, code)
+    found = portraits.lookalike(audience_index(stores), seed, n)
+    masked = not actor.can(Permission.PII_VIEW)
+    with transaction(stores.sessions) as session:
+        people = {c.uid: c for c in profiles.summaries_for(session, found.members, masked)}
+        audit.record(
+            session, actor.username, "segment.lookalike", "segment", code, n=n, found=len(found.members)
+        )
+    customers = [
+        {**people[uid].model_dump(), "score": round(score, 4)}
+        for uid, score in zip(found.members, found.scores, strict=True)
+        if uid in people
+    ]
+    drivers = [Driver(tag=t, value=v, weight=w) for t, v, w in found.drivers]
+    return Lookalike(segment=code, seed_size=len(seed), customers=customers, drivers=drivers)
 
 
 EXPORT_FIELDS = ("customer_key", "name", "phone", "email", "country", "city", "member_tier")

@@ -56,3 +56,18 @@ class Membership(BaseModel):
     customer_key: str
     segment: str
     member: bool
+
+
+class Driver(BaseModel):
+    tag: str
+    value: str
+    weight: float  # log(share in seed / share in base): what one shared value adds to a score
+
+
+class Lookalike(BaseModel):
+    """Customers outside a seed segment who look most like it, best first, and the values that say so."""
+
+    segment: str
+    seed_size: int
+    customers: list[dict[str, Any]]  # a customer summary (masked per role) with its ``score``
+    drivers: list[Driver]
