@@ -164,6 +164,7 @@ def test_the_segments_command_counts_saves_and_exports(cli_home: Path, tmp_path:
         stores.close()
     gold = json.dumps(GOLD)
     assert json.loads(run_cli("segments", "count", gold, "--json"))["count"] == 10
+    assert json.loads(run_cli("segments", "count", 'tier = "gold"', "--json"))["count"] == 10
     assert json.loads(run_cli("segments", "create", "gold", "Gold", gold, "--json"))["size"] == 10
     assert [s["code"] for s in json.loads(run_cli("segments", "list", "--json"))] == ["gold"]
     out = tmp_path / "gold.xlsx"
@@ -196,3 +197,43 @@ def test_lookalikes_of_a_segment_are_the_customers_sharing_its_distinguishing_ta
     assert {("tier", "gold"), ("province", "浙江省")} <= drivers
     assert client.get("/api/segments/seed/lookalike", params={"n": 0}).status_code == 422
     assert client.get("/api/segments/nope/lookalike").status_code == 404
+
+
+def test_the_rule_language_text_form_selects_what_the_json_form_does(
+    client: TestClient, users: dict[str, str], base: dict[str, int]
+) -> None:
+    login(client, users["marketer"])
+
+    def count(**body: object) -> int:
+        response = client.post("/api/segments/count", json=body)
+        assert response.status_code == 200, response.text
+        return int(response.json()["count"])
+
+    json_form = {"all": [GOLD, {"tag": "orders_90d", "op": ">=", "value": 3}]}
+    assert count(text='tier = "gold" and orders_90d >= 3') == count(expression=json_form) > 0
+    assert count(text='interests = "tea" or not tier in ("gold")') == count(
+        expression={
+            "any": [
+                {"tag": "interests", "op": "contains", "value": "tea"},
+                {"not": {"tag": "tier", "op": "in", "value": ["gold"]}},
+            ]
+        }
+    )
+    assert count(text="orders_90d between 2 and 4 and interests is set") == count(
+        expression={
+            "all": [
+                {"tag": "orders_90d", "op": "between", "value": [2, 4]},
+                {"tag": "interests", "op": "is_set"},
+            ]
+        }
+    )
+    bad = client.post("/api/segments/count", json={"text": 'tier = "gold" and'})
+    assert bad.status_code == 422
+    assert bad.json()["error"]["data"] == {"field": "text", "line": 1, "column": 18}
+    unknown = client.post("/api/segments/count", json={"text": "nope >= 1"})
+    assert unknown.status_code == 422 and "nope" in unknown.json()["error"]["message"]
+    saved = client.post(
+        "/api/segments", json={"code": "gold3", "name": "G", "text": 'tier = "gold" and orders_90d >= 3'}
+    )
+    assert saved.status_code == 201 and saved.json()["size"] == count(expression=json_form)
+    assert saved.json()["expression"] == json_form

@@ -36,7 +36,7 @@ MEDIA = {
 
 @router.post("/segments/count", response_model=CountPublic)
 def count(stores: StoresDep, actor: Reader, body: CountRequest) -> CountPublic:
-    return logic.count(stores, body.expression)
+    return logic.count(stores, body.expression, body.text)
 
 
 @router.get("/segments", response_model=list[SegmentPublic])

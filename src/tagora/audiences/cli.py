@@ -18,13 +18,20 @@ from tagora.core.errors import AppError, CoreErrorCode
 segments_app = typer.Typer(help="Audiences: count, save, export and portray segments.", no_args_is_help=True)
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 Expression = Annotated[
-    str, typer.Argument(help='The JSON form, e.g. \'{"tag": "vip", "op": "=", "value": true}\'.')
+    str,
+    typer.Argument(
+        help='The JSON form, e.g. \'{"tag": "vip", "op": "=", "value": true}\', or the rule-language text, '
+        "e.g. 'member_tier = \"gold\" and orders_90d >= 2'."
+    ),
 ]
 
 
-def _expression(text: str) -> Any:
+def _expression(text: str) -> tuple[Any, str | None]:
+    """(JSON form, None) for JSON, else (None, text) for the rule-language form."""
+    if not text.lstrip().startswith(("{", "[")):
+        return None, text
     try:
-        return jsonlib.loads(text)
+        return jsonlib.loads(text), None
     except jsonlib.JSONDecodeError as exc:
         raise AppError(
             CoreErrorCode.INVALID_INPUT, f"the expression is not JSON: {exc.msg} at column {exc.colno}", 422,
@@ -36,7 +43,7 @@ def _expression(text: str) -> Any:
 def count(expression: Expression, json: Json = False) -> None:
     """How many customers an expression selects, right now."""
     with cli_stores() as stores:
-        result = logic.count(stores, _expression(expression))
+        result = logic.count(stores, *_expression(expression))
     if json:
         print_json(result)
     else:
@@ -53,11 +60,12 @@ def create(
     json: Json = False,
 ) -> None:
     """Save a segment (dynamic by default: it follows its tags)."""
-    data = SegmentCreate(
-        code=code, name=name, description=description, kind="static" if static else "dynamic",
-        expression=_expression(expression),
-    )  # fmt: skip
     with cli_stores() as stores:
+        raw, text = _expression(expression)
+        data = SegmentCreate(
+            code=code, name=name, description=description, kind="static" if static else "dynamic",
+            expression=raw, text=text,
+        )  # fmt: skip
         segment = logic.create_segment(stores, CLI_OPERATOR, data)
     print_json(segment) if json else console.print(f"saved {segment.code}: {segment.size:,} customers")
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from tagora.audiences import exports, portraits, store
 from tagora.audiences import expr as expressions
-from tagora.audiences.bitmaps import to_bitmap
+from tagora.audiences.bitmaps import WeightedIndex, to_bitmap
 from tagora.audiences.engine import TagIndex, check, evaluate
 from tagora.audiences.models import Segment, SegmentSize, SegmentSnapshot
 from tagora.audiences.schemas import (
@@ -124,10 +124,38 @@ def install_index(stores: Stores, index: TagIndex) -> None:
     stores.extras[INDEX_KEY] = index
 
 
-def _parse(raw: Any, field: str = "expression") -> expressions.Expr:
+def _parse(raw: Any, text: str | None = None, index: TagIndex | None = None) -> expressions.Expr:
+    """The JSON form, or the rule-language ``text`` (read against ``index``'s tags)."""
+    if text is not None:
+        raw = _from_text(text, index or TagIndex(universe=BitMap()))
     if raw is None:
-        raise AppError(CoreErrorCode.INVALID_INPUT, "send a segment expression", 422, {"field": field})
+        message = "send a segment expression (JSON) or its text"
+        raise AppError(CoreErrorCode.INVALID_INPUT, message, 422, {"field": "expression"})
     return expressions.parse(raw)
+
+
+def _from_text(text: str, index: TagIndex) -> Any:
+    """``member_tier in ("gold", "diamond") and not churn_risk = "high"`` -> the JSON form."""
+    try:
+        tree = tags.rule_json(text)
+    except tags.RuleError as exc:
+        data = {"field": "text", "line": exc.line, "column": exc.column}
+        raise AppError(CoreErrorCode.INVALID_INPUT, f"text: {exc}", 422, data) from exc
+    return _json_form(tree, index)
+
+
+def _json_form(tree: dict[str, Any], index: TagIndex) -> Any:
+    for key in ("all", "any"):
+        if key in tree:
+            return {key: [_json_form(item, index) for item in tree[key]]}
+    if "not" in tree:
+        return {"not": _json_form(tree["not"], index)}
+    name, op = tree["field"], tree["op"]
+    target = index.tags.get(name)
+    if isinstance(target, WeightedIndex) and op == "=":
+        op = "contains"  # a multi-value tag "is" each of its values
+    where = "attribute" if target is None and name in index.attributes else "tag"
+    return {where: name, "op": op, **({"value": tree["value"]} if "value" in tree else {})}
 
 
 def _lookup(session: Session, index: TagIndex, seen: tuple[str, ...] = ()) -> Any:
@@ -156,10 +184,10 @@ def _members(session: Session, index: TagIndex, segment: Segment, seen: tuple[st
     return evaluate(expr, index, _lookup(session, index, (*seen, segment.code)))
 
 
-def count(stores: Stores, raw: Any) -> CountPublic:
-    """The live size of an expression while it is being edited."""
+def count(stores: Stores, raw: Any, text: str | None = None) -> CountPublic:
+    """The live size of an expression (JSON, or rule-language ``text``) while it is being edited."""
     index = audience_index(stores)
-    expr = _parse(raw)
+    expr = _parse(raw, text, index)
     started = perf_counter()
     with stores.sessions() as session:
         check(expr, index)
@@ -186,7 +214,7 @@ def _get(session: Session, code: str) -> Segment:
 
 def create_segment(stores: Stores, actor: Principal, data: SegmentCreate) -> SegmentPublic:
     index = audience_index(stores)
-    expr = _parse(data.expression)
+    expr = _parse(data.expression, data.text, index)
     with transaction(stores.sessions) as session:
         if session.scalar(select(Segment.id).where(Segment.code == data.code)) is not None:
             raise AppError(CoreErrorCode.CONFLICT, f"segment {data.code!r} exists", 409, {"field": "code"})
@@ -216,13 +244,13 @@ def update_segment(stores: Stores, actor: Principal, code: str, data: SegmentUpd
             segment.name = data.name
         if data.description is not None:
             segment.description = data.description
-        if data.expression is not None:
+        if data.expression is not None or data.text is not None:
             if segment.kind == "static":
                 raise AppError(
                     CoreErrorCode.CONFLICT, "a static segment is a frozen list; create a new one", 409,
                     {"field": "expression"},
                 )  # fmt: skip
-            expr = _parse(data.expression)
+            expr = _parse(data.expression, data.text, index)
             check(expr, index)
             segment.size = len(evaluate(expr, index, _lookup(session, index, (code,))))
             segment.expression = json.dumps(expressions.dump(expr), ensure_ascii=False)

@@ -31,9 +31,12 @@ def segment_reader(principal: Annotated[Principal, Depends(console_user)]) -> Pr
 Reader = Annotated[Principal, Depends(segment_reader)]
 
 
-def _json(text: str) -> Any:
+def _form(text: str) -> tuple[Any, str | None]:
+    """What was typed: (JSON form, None), or (None, text) for the rule-language form."""
+    if not text.lstrip().startswith(("{", "[")):
+        return None, text
     try:
-        return json.loads(text)
+        return json.loads(text), None
     except json.JSONDecodeError as exc:
         raise AppError(
             CoreErrorCode.INVALID_INPUT, f"not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", 422,
@@ -55,7 +58,7 @@ def live_count(
     request: Request, stores: StoresDep, principal: Reader, expression: Annotated[str, Form()] = ""
 ) -> Response:
     try:
-        result: Any = logic.count(stores, _json(expression))
+        result: Any = logic.count(stores, *_form(expression))
     except AppError as exc:
         return show(request, "_segment_count.html", principal, error=exc)
     return show(request, "_segment_count.html", principal, result=result)
@@ -78,8 +81,9 @@ def save(
             request, principal, AppError(CoreErrorCode.FORBIDDEN, "you may not save segments", 403)
         )
     try:
+        raw, text = _form(expression)
         data = SegmentCreate.model_validate(
-            {"code": code.strip(), "name": name.strip(), "kind": kind, "expression": _json(expression)}
+            {"code": code.strip(), "name": name.strip(), "kind": kind, "expression": raw, "text": text}
         )
         logic.create_segment(stores, principal, data)
     except AppError as exc:

@@ -7,11 +7,13 @@ from tagora.tags.library import install_library
 from tagora.tags.logic import install_definitions, validate_draft
 from tagora.tags.preview import check_rule, preview_tag
 from tagora.tags.queries import current_values, customer_tags, live_value_types, tag_history, values_version
+from tagora.tags.rules import RuleError, rule_json
 from tagora.tags.runs import compute_tags, last_full_run
 from tagora.tags.schemas import TagPublic, TagValuePublic
 from tagora.tags.store import write_values
 
 __all__ = [
+    "RuleError",
     "SegmentUsers",
     "TagPublic",
     "TagValuePublic",
@@ -29,6 +31,7 @@ __all__ = [
     "live_value_types",
     "pending",
     "preview_tag",
+    "rule_json",
     "search",
     "tag_history",
     "validate_draft",

@@ -390,3 +390,27 @@ def _check_condition(condition: Condition, catalogue: Catalogue) -> None:
             raise RuleError(f"between {condition.low} and {condition.high}: the low end is higher", *_at(ref))
     elif isinstance(condition, Truthy) and field.type is not ValueType.BOOLEAN:
         raise RuleError(f"{ref.name!r} is {field.type.value}: compare it with a value", *_at(ref))
+
+
+def to_json(node: Node) -> Any:
+    """The AST as plain JSON (``all``/``any``/``not`` over ``{"field", "op", "value"}``), for other areas
+    that take the rule language as a way to write their own expressions (e.g. segments)."""
+    if isinstance(node, All | Any_):
+        return {"all" if isinstance(node, All) else "any": [to_json(item) for item in node.items]}
+    if isinstance(node, Not):
+        return {"not": to_json(node.item)}
+    name = node.ref.name
+    if isinstance(node, Compare):
+        return {"field": name, "op": node.op, "value": node.value}
+    if isinstance(node, In):
+        return {"field": name, "op": "not_in" if node.negated else "in", "value": list(node.values)}
+    if isinstance(node, Between):
+        return {"field": name, "op": "between", "value": [node.low, node.high]}
+    if isinstance(node, IsSet):
+        return {"field": name, "op": "is_not_set" if node.negated else "is_set"}
+    return {"field": name, "op": "=", "value": True}  # a bare boolean tag
+
+
+def rule_json(text: str) -> Any:
+    """Parse rule-language text (bounded in size and depth) into ``to_json``'s form; ``RuleError`` if not."""
+    return to_json(parse(text))
