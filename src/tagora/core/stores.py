@@ -40,6 +40,7 @@ def load_models() -> dict[str, ibis.Schema]:
 
 
 EVENTS_LOADED = "events_loaded"  # topic: the uids whose new events just reached the warehouse
+PEOPLE_CHANGED = "people_changed"  # topic: the records of people an identity merge or unmerge changed
 
 
 @dataclass

@@ -24,7 +24,7 @@ from tagora.core.auth import Permission, Principal
 from tagora.core.clock import utcnow
 from tagora.core.db import transaction, upsert
 from tagora.core.errors import AppError, CoreErrorCode
-from tagora.core.stores import Stores
+from tagora.core.stores import PEOPLE_CHANGED, Stores
 from tagora.identity import queries
 from tagora.identity import resolve as resolver
 from tagora.identity.models import Identity, IdentityConflict, IdentityMerge, IdentitySeparation
@@ -260,6 +260,7 @@ def resolve_profiles(
                 done |= _resolve_component(stores, warehouse, actor, start, rules, report)
     if report.merged or report.separated:
         stores.touch()
+        stores.emit(PEOPLE_CHANGED, sorted(done))  # e.g. their tags are recomputed
     return report
 
 

@@ -16,12 +16,12 @@ from tagora.core.auth import Permission, Principal
 from tagora.core.clock import as_utc
 from tagora.core.db import transaction, upsert
 from tagora.core.errors import AppError, CoreErrorCode
-from tagora.core.stores import Stores
+from tagora.core.stores import Stores, load_models
 from tagora.core.warehouse import remap_uids, update_from
 from tagora.identity import facade as identity
 from tagora.privacy.facade import neutralize_cell
 from tagora.profiles import queries
-from tagora.profiles.models import WAREHOUSE_TABLES, Customer, Interaction, Product
+from tagora.profiles.models import Customer, Interaction, Product
 from tagora.profiles.schemas import Customer360, CustomerSummary, InteractionCreate, Page, TimelineItem
 
 CUSTOMER_FIELDS = (
@@ -203,8 +203,10 @@ def reassign_profiles(session: Session, remap: dict[int, int]) -> None:
 
 
 def reassign_facts(warehouse: BaseBackend, remap: dict[int, int]) -> None:
-    for table in WAREHOUSE_TABLES:
-        remap_uids(warehouse, table, remap)
+    """Every warehouse table with an ``origin_uid`` (orders, lines, events, tag values ...) follows people."""
+    for table, schema in load_models().items():
+        if "origin_uid" in schema.names:
+            remap_uids(warehouse, table, remap)
 
 
 def attribute_anonymous_events(warehouse: BaseBackend, people: dict[str, tuple[int, int]]) -> None:

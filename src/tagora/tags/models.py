@@ -84,6 +84,7 @@ TAG_VALUES = ibis.schema(
         "computed_at": dt.Timestamp(timezone="UTC"),
         "run_id": "int64",
         "source": "string",
+        "origin_uid": "int64",  # the record the value was set on: identity merges move it like a fact
     }
 )
 WAREHOUSE_TABLES = {"tag_values": TAG_VALUES, "tag_value_history": TAG_VALUES}

@@ -128,7 +128,7 @@ def _execute(
     if parts:
         rows = parts[0] if len(parts) == 1 else ibis.union(*parts)
         # Materialized once (in memory), then appended to the current values and to the run's snapshot.
-        con.create_table(LONG, rows.select(*VALUE_COLUMNS), temp=True, overwrite=True)
+        con.create_table(LONG, rows.select(*VALUE_COLUMNS, origin_uid=rows.uid), temp=True, overwrite=True)
         written = int(con.table(LONG).count().execute())
     with atomic(con):  # readers see the old values or the new ones, never none
         _replace(con, sorted(drafts), uids is not None)

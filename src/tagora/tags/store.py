@@ -27,6 +27,7 @@ def write_values(
             "computed_at": pa.array([utcnow()] * len(rows), pa.timestamp("us", tz="UTC")),
             "run_id": pa.array([0] * len(rows), pa.int64()),
             "source": pa.array([source] * len(rows), pa.string()),
+            "origin_uid": pa.array(uids, pa.int64()),
         }
     )
     con.create_table(SCRATCH, table, temp=True, overwrite=True)
