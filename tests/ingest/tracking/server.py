@@ -55,7 +55,7 @@ class Server:
         return [sys.executable, "-m", "uvicorn", "--factory", "tagora.app:create_app", "--host", "127.0.0.1",
                 "--port", str(self.port), "--log-level", "warning"]  # fmt: skip
 
-    def start(self, timeout: float = 60) -> None:
+    def start(self, timeout: float = 180) -> None:
         self.proc = subprocess.Popen(
             self.command(), cwd=self.tmp_path, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
         )
