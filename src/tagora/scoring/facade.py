@@ -5,6 +5,7 @@ from tagora.scoring.gamma_gamma import GammaGammaModel
 from tagora.scoring.logic import (
     compute_scores,
     list_runs,
+    publish_if_due,
     publish_model_tags,
     score_customers,
     show_run,
@@ -22,6 +23,7 @@ __all__ = [
     "Segment",
     "compute_scores",
     "list_runs",
+    "publish_if_due",
     "publish_model_tags",
     "score_customers",
     "show_run",

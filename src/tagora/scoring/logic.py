@@ -309,3 +309,19 @@ def publish_model_tags(stores: Stores, actor: Principal, cutoff: date | None = N
         tags.write_values(stores.warehouse, code, values, f"model:{run.name}@{run.version}")
     stores.touch()  # segments read the new model tags at once
     return ScoreReport(run=run, customers=len(scores), published_rows=sum(len(r) for r in rows.values()))
+
+
+def publish_if_due(stores: Stores, actor: Principal, every: timedelta) -> tuple[str, str]:
+    """The worker's job: retrain and republish the model tags when the last publication is older than
+    ``every``; returns (status, detail) — ``skipped`` when not due or when there are no orders yet."""
+    last = list_runs(stores, "model_tags")
+    if last and utcnow() - last[0].trained_at < every:
+        return "skipped", f"not due (model_tags v{last[0].version} at {last[0].trained_at:%Y-%m-%d %H:%M})"
+    try:
+        report = publish_model_tags(stores, actor)
+    except AppError as exc:
+        if exc.code != ScoringErrorCode.NOT_ENOUGH_DATA:
+            raise
+        return "skipped", exc.message
+    detail = f"model_tags v{report.run.version}: {report.customers} customers, {report.published_rows} values"
+    return "succeeded", detail
