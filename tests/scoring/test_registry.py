@@ -34,6 +34,7 @@ def test_each_training_run_is_recorded_with_its_window_parameters_and_metrics(sh
     assert rfm.data_end <= CUTOFF and again.data_end == date(2025, 6, 30)
     assert set(churn.metrics["churn"]) == {"model", "recency", "rfm_score"}
     assert len(churn.metrics["lift"]) == 10 and churn.metrics["importance"]
+    assert sum(row["customers"] for row in churn.metrics["calibration"]) == churn.metrics["customers"]
     assert set(clv.parameters["bgnbd"]) == {"r", "alpha", "a", "b"}
     assert set(clv.parameters["gamma_gamma"]) == {"p", "q", "gamma"}
     assert set(clv.metrics["purchases"]) == {"bgnbd", "previous_period"}

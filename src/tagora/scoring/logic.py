@@ -66,6 +66,7 @@ def _train_churn(warehouse: BaseBackend, cutoff: date, horizon: int) -> tuple[di
         "backtest_cutoff": (cutoff - timedelta(days=horizon)).isoformat(),
         "churn": result.churn.to_dict(orient="index"),
         "lift": result.lift.reset_index().to_dict(orient="records"),
+        "calibration": result.calibration.reset_index().to_dict(orient="records"),
         "importance": dict(list(result.importance.items())[:10]),
         **result.details,
     }

@@ -20,7 +20,14 @@ from scipy.stats import spearmanr
 from tagora.scoring import features
 from tagora.scoring._base import FloatArray
 from tagora.scoring.bgnbd import BetaGeoModel
-from tagora.scoring.churn import ChurnModel, binary_metrics, importance, lift_table, risk_level
+from tagora.scoring.churn import (
+    ChurnModel,
+    binary_metrics,
+    calibration_table,
+    importance,
+    lift_table,
+    risk_level,
+)
 from tagora.scoring.clusters import lifecycle_stage
 from tagora.scoring.clv import customer_lifetime_value
 from tagora.scoring.gamma_gamma import GammaGammaModel
@@ -162,6 +169,7 @@ def score_customers(
 class Evaluation:
     churn: pd.DataFrame  # one row per scorer: auc, pr_auc
     lift: pd.DataFrame
+    calibration: pd.DataFrame  # predicted vs observed churn rate per probability tenth
     importance: dict[str, float]
     clv: pd.DataFrame  # one row per predictor: mae, spearman
     survival: dict[str, float] = field(default_factory=dict)  # concordance per scorer
@@ -183,6 +191,7 @@ def evaluate(
     return Evaluation(
         churn=table,
         lift=lift_table(y, probability),
+        calibration=calibration_table(y, probability),
         importance=importance(churn, X, y, random_state),
         clv=evaluate_purchases(warehouse, cutoff, horizon_days) if with_clv else pd.DataFrame(),
         survival=evaluate_survival(warehouse, cutoff, horizon_days, X),
