@@ -13,12 +13,14 @@ from tagora.scoring.logic import (
 )
 from tagora.scoring.model_tags import MODEL_TAGS
 from tagora.scoring.rfm import LABELS_ZH, RFMScorer, Segment
+from tagora.scoring.schemas import ModelRunPublic
 
 __all__ = [
     "LABELS_ZH",
     "MODEL_TAGS",
     "BetaGeoModel",
     "GammaGammaModel",
+    "ModelRunPublic",
     "RFMScorer",
     "Segment",
     "compute_scores",
