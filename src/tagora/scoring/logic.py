@@ -37,7 +37,7 @@ from tagora.tags import facade as tags
 
 EXPORT_COLUMNS = (
     "customer_key", "churn_probability", "expected_purchases", "p_alive", "clv", "rfm_segment",
-    "churn_risk", "churn_reasons", "lifecycle_stage", "p_purchase_30d",
+    "churn_risk", "churn_reasons", "lifecycle_stage", "p_purchase_30d", "expected_next_purchase",
 )  # fmt: skip
 
 

@@ -149,6 +149,7 @@ def score_customers(
             "churn_risk": risk_level(probability),
             "expected_purchases": value.transactions.predict_purchases(horizon_days, *args),
             "p_alive": value.transactions.predict_proba_alive(*args),
+            "expected_next_purchase": next_purchase_dates(value.transactions, cutoff, *args),
             "clv": clv(horizon_days),
             "clv_12m": clv(365),
             "rfm_score": scores.sum(axis=1),
@@ -163,6 +164,16 @@ def score_customers(
     if reasons:
         out["churn_reasons"] = [",".join(r) for r in churn.reasons(X)]
     return out
+
+
+def next_purchase_dates(
+    transactions: BetaGeoModel, cutoff: date, frequency: pd.Series, recency: pd.Series, T: pd.Series
+) -> list[str]:
+    """The day by which a customer still alive has bought again with even odds (ISO dates; read with
+    p_alive: BG/NBD says nothing about when someone who has left comes back)."""
+    wait = transactions.predict_next_purchase(frequency, recency, T)
+    start = pd.Timestamp(cutoff)
+    return [(start + pd.Timedelta(days=int(np.ceil(days)))).date().isoformat() for days in wait]
 
 
 @dataclass
