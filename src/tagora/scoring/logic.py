@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,12 +18,11 @@ from tagora.core.db import transaction
 from tagora.core.errors import AppError
 from tagora.core.stores import Stores
 from tagora.profiles import facade as profiles
-from tagora.scoring import features, pipeline, propensity
-from tagora.scoring.clusters import CLUSTER_FEATURES, ClusterModel, cluster_name
+from tagora.scoring import pipeline, propensity, trainers
+from tagora.scoring.clusters import cluster_name
 from tagora.scoring.errors import ScoringErrorCode
 from tagora.scoring.model_tags import CHURN_HORIZON_DAYS, MODEL_TAGS, tag_rows
 from tagora.scoring.models import ModelRun
-from tagora.scoring.rfm import RFMScorer, labels_zh
 from tagora.scoring.schemas import (
     EvaluationReport,
     ModelRunPublic,
@@ -56,69 +54,6 @@ def data_window(warehouse: BaseBackend, cutoff: date | None) -> tuple[date | Non
     if row["last"] is None:
         raise AppError(ScoringErrorCode.NOT_ENOUGH_DATA, "there are no orders to learn from", 422, {})
     return row["first"].date(), cutoff or row["last"].date()
-
-
-def _train_churn(warehouse: BaseBackend, cutoff: date, horizon: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    # Backtest inside the data: train as of cutoff - horizon, judge on the horizon that ends at cutoff.
-    result = pipeline.evaluate(warehouse, cutoff - timedelta(days=horizon), horizon, with_clv=False)
-    params = {**pipeline.ChurnModel().get_params(), "snapshots": pipeline.SNAPSHOTS}
-    metrics = {
-        "backtest_cutoff": (cutoff - timedelta(days=horizon)).isoformat(),
-        "churn": result.churn.to_dict(orient="index"),
-        "lift": result.lift.reset_index().to_dict(orient="records"),
-        "calibration": result.calibration.reset_index().to_dict(orient="records"),
-        "importance": dict(list(result.importance.items())[:10]),
-        **result.details,
-    }
-    return params, metrics
-
-
-def _train_clv(warehouse: BaseBackend, cutoff: date, horizon: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    value = pipeline.fit_value_models(warehouse, cutoff)
-    backtest = pipeline.evaluate_purchases(warehouse, cutoff - timedelta(days=horizon), horizon)
-    params = {"unit": "day", "bgnbd": value.transactions.params_, "gamma_gamma": value.spend.params_}
-    metrics = {
-        "bgnbd_log_likelihood": value.transactions.log_likelihood_,
-        "gamma_gamma_log_likelihood": value.spend.log_likelihood_,
-        "customers": len(value.summary),
-        "backtest_cutoff": (cutoff - timedelta(days=horizon)).isoformat(),
-        "purchases": backtest.to_dict(orient="index"),
-    }
-    return params, metrics
-
-
-def _train_rfm(warehouse: BaseBackend, cutoff: date, horizon: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    X = features.behaviour_features(warehouse, cutoff)
-    if X.empty:
-        raise ValueError(f"no purchases up to {cutoff}")
-    scorer = RFMScorer().fit(X["recency_days"], X["purchase_days"], X["monetary"])
-    segments = scorer.segments(scorer.transform(X["recency_days"], X["purchase_days"], X["monetary"]))
-    counts = pd.Series(labels_zh(segments)).value_counts()
-    params = {**scorer.get_params(), "edges": {k: v.tolist() for k, v in scorer.edges_.items()}}
-    return params, {"customers": len(X), "segments": {str(k): int(v) for k, v in counts.items()}}
-
-
-def _fit_clusters(warehouse: BaseBackend, cutoff: date) -> tuple[ClusterModel, pd.DataFrame]:
-    X = features.behaviour_features(warehouse, cutoff)[list(CLUSTER_FEATURES)]
-    return ClusterModel().fit(X), X
-
-
-def _train_clusters(
-    warehouse: BaseBackend, cutoff: date, horizon: int
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    model, X = _fit_clusters(warehouse, cutoff)
-    params = {**model.get_params(), "k": model.k_, "features": list(CLUSTER_FEATURES)}
-    metrics = {"customers": len(X), "silhouette": model.silhouettes_,
-               "clusters": model.describe(X, model.labels_)}  # fmt: skip
-    return params, metrics
-
-
-TRAINERS: dict[str, Callable[[BaseBackend, date, int], tuple[dict[str, Any], dict[str, Any]]]] = {
-    "churn": _train_churn,
-    "clv": _train_clv,
-    "rfm": _train_rfm,
-    "clusters": _train_clusters,
-}
 
 
 def _record_run(
@@ -176,13 +111,13 @@ def train_model(
         except ValueError as exc:
             raise _not_enough(exc) from exc
         return _record_run(stores, actor, f"propensity:{target}", window, horizon_days, params, metrics)
-    if name not in TRAINERS:
-        choices = ", ".join([*TRAINERS, "propensity"])
+    if name not in trainers.TRAINERS:
+        choices = ", ".join([*trainers.TRAINERS, "propensity"])
         raise AppError(ScoringErrorCode.UNKNOWN_MODEL, f"unknown model {name!r}; choose from {choices}", 404,
                        {"field": "name"})  # fmt: skip
     window = data_window(stores.warehouse, cutoff)
     try:
-        params, metrics = TRAINERS[name](stores.warehouse, window[1], horizon_days)
+        params, metrics = trainers.TRAINERS[name](stores.warehouse, window[1], horizon_days)
     except ValueError as exc:
         raise _not_enough(exc) from exc
     return _record_run(stores, actor, name, window, horizon_days, params, metrics)
@@ -292,7 +227,7 @@ def publish_model_tags(stores: Stores, actor: Principal, cutoff: date | None = N
         tags.install_definitions(stores.sessions, actor, drafts, "scoring models")
     scores = compute_scores(stores, window[1], CHURN_HORIZON_DAYS)
     try:
-        clusters, X = _fit_clusters(stores.warehouse, window[1])
+        clusters, X = trainers.fit_clusters(stores.warehouse, window[1])
     except ValueError as exc:
         raise _not_enough(exc) from exc
     names = pd.Series([cluster_name(int(k)) for k in clusters.labels_], index=X.index)
