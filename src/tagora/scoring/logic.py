@@ -79,9 +79,7 @@ def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
     return dict(json.loads(text))
 
 
-def _train_propensity(
-    stores: Stores, cutoff: date, horizon: int, target: str | None
-) -> tuple[dict[str, Any], dict[str, Any]]:
+def _category_skus(stores: Stores, target: str | None) -> list[str]:
     if not target:
         message = "propensity needs a target: a product category such as 服装"
         raise AppError(ScoringErrorCode.BAD_PARAMETER, message, 422, {"field": "target"})
@@ -90,6 +88,13 @@ def _train_propensity(
     if not skus:
         raise AppError(ScoringErrorCode.BAD_PARAMETER, f"no products in category {target!r}", 422,
                        {"field": "target"})  # fmt: skip
+    return skus
+
+
+def _train_propensity(
+    stores: Stores, cutoff: date, horizon: int, target: str | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    skus = _category_skus(stores, target)
     backtest_cutoff = cutoff - timedelta(days=horizon)
     metrics = propensity.evaluate(stores.warehouse, skus, backtest_cutoff, horizon)
     params = {**propensity.PropensityModel().get_params(), "target": target, "skus": len(skus)}
@@ -180,9 +185,26 @@ def compute_scores(stores: Stores, cutoff: date, horizon_days: int) -> pd.DataFr
     return scores[scores["customer_key"].notna()]
 
 
-def write_scores(scores: pd.DataFrame, output: Path) -> None:
+def propensity_scores(stores: Stores, target: str, cutoff: date, horizon_days: int) -> pd.DataFrame:
+    """Every customer with a purchase up to ``cutoff``: P(buys in ``target`` within the horizon) and its
+    decile (1 = the tenth most likely to respond), best first — the list to pick an offer's audience from."""
+    skus = _category_skus(stores, target)
+    try:
+        model = propensity.train(stores.warehouse, skus, cutoff, horizon_days)
+    except ValueError as exc:
+        raise _not_enough(exc) from exc
+    X = propensity.propensity_frame(stores.warehouse, skus, cutoff)
+    score = model.predict_proba(X)[:, 1]
+    frame = pd.DataFrame({"score": score.round(6), "decile": propensity.deciles(score)}, index=X.index)
+    with stores.sessions() as session:
+        keys = {c.uid: c.customer_key for c in profiles.summaries_for(session, X.index.tolist(), True)}
+    frame.insert(0, "customer_key", frame.index.map(keys))
+    return frame[frame["customer_key"].notna()].sort_values("score", ascending=False, kind="stable")
+
+
+def write_scores(scores: pd.DataFrame, output: Path, columns: tuple[str, ...] = EXPORT_COLUMNS) -> None:
     """CSV (.csv) or JSON Lines (.jsonl / .ndjson), chosen by the file's extension."""
-    frame = scores.loc[:, list(EXPORT_COLUMNS)].round(6)
+    frame = scores.loc[:, list(columns)].round(6)
     suffix = output.suffix.lower()
     if suffix == ".csv":
         frame.to_csv(output, index=False)
