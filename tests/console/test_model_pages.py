@@ -37,6 +37,11 @@ def test_models_list_their_latest_run_and_a_run_page_carries_its_charts(
     older = client.get("/models/rfm", params={"version": 1}).text
     assert "2025-12-31" in older and "v1" in older
     assert client.get("/models/nothing").status_code == 404
+    scoring.train_model(stores, CLI_OPERATOR, "propensity", date(2025, 12, 31), 90, target="服装")
+    link = "/models/propensity%3A%E6%9C%8D%E8%A3%85"
+    assert f'href="{link}"' in client.get("/models").text
+    propensity = client.get(link).text
+    assert "propensity:服装 v1" in propensity and '"lift": [{"group": 1' in propensity
 
 
 def test_sales_may_not_see_models(client: TestClient, users: dict[str, str]) -> None:
