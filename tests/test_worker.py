@@ -34,14 +34,17 @@ def test_jobs_run_when_due_and_report_what_they_did(stores: Stores) -> None:
         ("tags.compute", "succeeded"),
         ("segments.refresh", "succeeded"),
         ("recs.train", "succeeded"),
+        ("models.publish", "succeeded"),
     ]
     assert "42 tags" in results[0].detail and "200 customers" in results[0].detail
     assert results[1].detail == "1 segments re-counted"
     assert results[2].detail.startswith("hybrid on ")
+    assert results[3].detail.startswith("model_tags v1:")
     latest = runs(stores)[0]
     assert len(runs(stores)) == before + 1 and latest.actor == "worker" and latest.scope == "all"
     assert audiences.show_segment(stores, "engaged").size == audiences.count(stores, expression).count
     assert segment.code == "engaged"
+    assert run_due(stores, timedelta(0))[3].detail.startswith("model_tags v2:")
 
 
 def test_the_worker_command_runs_once(cli_home: Path) -> None:

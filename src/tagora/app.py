@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
 
     from tagora.audiences.api import router as audiences_router
     from tagora.console.identity_pages import router as identity_pages_router
+    from tagora.console.model_pages import router as model_pages_router
     from tagora.console.pages import router as console_router
     from tagora.console.segment_pages import router as segment_pages_router
     from tagora.console.tag_pages import router as tag_pages_router
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
     app.include_router(recs_router)
     app.include_router(identity_pages_router)
     app.include_router(segment_pages_router)
+    app.include_router(model_pages_router)
     app.include_router(tag_pages_router)
     app.include_router(console_router)
     return app

@@ -20,6 +20,7 @@ from tagora.core.auth import Principal, Role
 from tagora.core.clock import utcnow
 from tagora.core.stores import Stores
 from tagora.recs import facade as recs
+from tagora.scoring import facade as scoring
 from tagora.tags import facade as tags
 
 WORKER = Principal(username="worker", role=Role.ADMIN)
@@ -62,15 +63,24 @@ def run_due(stores: Stores, every: timedelta, force: bool = False) -> list[JobRe
     def recount() -> tuple[str, str]:
         return "succeeded", f"{audiences.refresh_segments(stores)} segments re-counted"
 
+    def models() -> tuple[str, str]:  # value and churn models retrain when their schedule says so
+        return scoring.publish_if_due(stores, WORKER, timedelta(0) if force else every)
+
     first = _timed("tags.compute", compute)
-    # Recommendations are retrained either way: they learn from orders and events, not from tags.
+    # Recommendations and models are retrained either way: they learn from orders and events, not from tags.
     if first.status != "succeeded":
         skipped = JobResult("segments.refresh", "skipped", "the tag run failed", 0.0)
-        return [first, skipped, _timed("recs.train", lambda: recs.retrain(stores, WORKER))]
+        return [
+            first,
+            skipped,
+            _timed("recs.train", lambda: recs.retrain(stores, WORKER)),
+            _timed("models.publish", models),
+        ]
     return [
         first,
         _timed("segments.refresh", recount),
         _timed("recs.train", lambda: recs.retrain(stores, WORKER)),
+        _timed("models.publish", models),
     ]
 
 

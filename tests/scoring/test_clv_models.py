@@ -127,3 +127,38 @@ def test_collapsing_identical_rows_with_weights_gives_the_same_fit(cdnow_calibra
 def test_fit_rejects_a_recency_beyond_the_observation_period() -> None:
     with pytest.raises(ValueError, match="recency must not exceed T"):
         BetaGeoModel().fit([1], [5.0], [3.0])
+
+
+def fitted(**params: float) -> BetaGeoModel:
+    model = BetaGeoModel()
+    model.params_ = dict(params)
+    return model
+
+
+def test_the_quadrature_fallback_agrees_with_the_closed_form_where_both_work() -> None:
+    from tagora.scoring.bgnbd import alive_purchases_by_quadrature
+
+    params = {"r": 0.9, "alpha": 100.0, "a": 5.0, "b": 40.0}
+    x, big_t = np.array([0.0, 2, 7]), np.array([50.0, 200, 300])
+    closed = fitted(**params).predict_cumulative_purchases([90.0], x, np.zeros(3), big_t)[0]
+    alive = fitted(**params).predict_proba_alive(x, np.zeros(3), big_t)
+    quadrature = alive_purchases_by_quadrature(params, 90.0, x, big_t) * alive
+    assert quadrature == pytest.approx(closed, rel=1e-6)
+
+
+def test_expected_purchases_stay_finite_when_dropout_is_almost_certainly_tiny() -> None:
+    # A fit on a young shop where nearly nobody drops out: scipy's 2F1 alone returns NaN here.
+    model = fitted(r=0.95, alpha=101.7, a=1599.0, b=162754.8)
+    x, t_x, big_t = np.array([0.0, 3, 12]), np.array([0.0, 100, 300]), np.array([200.0, 250, 330])
+    curve = model.predict_cumulative_purchases([30.0, 180.0, 365.0], x, t_x, big_t)
+    assert np.all(np.isfinite(curve)) and np.all(np.diff(curve, axis=0) > 0)
+    # Almost no dropout: if alive, close to the Poisson-Gamma rate (r + x) / (alpha + T) times 30 days.
+    no_dropout = (0.95 + x) / (101.7 + big_t) * 30 * model.predict_proba_alive(x, t_x, big_t)
+    assert curve[0] == pytest.approx(no_dropout, rel=0.05)
+
+
+def test_spend_stays_finite_and_positive_when_the_population_mean_is_infinite() -> None:
+    model = GammaGammaModel()
+    model.params_ = {"p": 0.1, "q": 0.8, "gamma": 10.0}  # q <= 1: no finite mean while p x + q <= 1
+    spend = model.predict_spend([0, 1, 10], [0.0, 40.0, 40.0])
+    assert spend.tolist()[:2] == [0.0, 40.0] and np.isfinite(spend[2]) and spend[2] > 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -59,3 +59,16 @@ def test_an_analyst_may_republish_but_not_install_the_model_tags(shop: Stores) -
     facade.publish_model_tags(shop, CLI_OPERATOR, date(2025, 12, 31))
     again = facade.publish_model_tags(shop, ANALYST, date(2025, 12, 31))
     assert again.run.actor == "ana" and again.run.version == 2
+
+
+def test_the_worker_job_republishes_only_when_due(shop: Stores) -> None:
+    status, detail = facade.publish_if_due(shop, CLI_OPERATOR, timedelta(days=1))
+    assert status == "succeeded" and detail.startswith("model_tags v1:")
+    status, detail = facade.publish_if_due(shop, CLI_OPERATOR, timedelta(days=1))
+    assert status == "skipped" and detail.startswith("not due")
+    assert facade.publish_if_due(shop, CLI_OPERATOR, timedelta(0))[1].startswith("model_tags v2:")
+
+
+def test_the_worker_job_skips_a_shop_without_orders(stores: Stores) -> None:
+    status, detail = facade.publish_if_due(stores, CLI_OPERATOR, timedelta(days=1))
+    assert (status, detail) == ("skipped", "there are no orders to learn from")

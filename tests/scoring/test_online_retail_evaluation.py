@@ -68,3 +68,13 @@ def test_bgnbd_predicts_purchases_better_than_same_as_the_previous_period(
 def test_time_to_next_purchase_ranks_buyers_better_than_recency(evaluation: pipeline.Evaluation) -> None:
     assert evaluation.survival["model"] > evaluation.survival["recency"] + 0.03
     assert evaluation.survival["model"] > 0.65
+
+
+def test_calibrated_probabilities_track_the_observed_churn_rates(evaluation: pipeline.Evaluation) -> None:
+    table = evaluation.calibration
+    assert int(table["customers"].sum()) == evaluation.details["customers"]
+    big = table[table["customers"] >= 100]
+    assert len(big) >= 4 and big["observed"].is_monotonic_increasing
+    # Churn in the evaluated quarter runs higher than in the earlier windows the model learnt from, so
+    # the probabilities sit a little low; still within 0.1 of the truth on average.
+    assert (big["predicted"] - big["observed"]).abs().mean() < 0.1

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +14,7 @@ from tagora.core.errors import AppError
 from tagora.core.stores import Stores
 from tagora.scoring import logic
 from tagora.scoring.propensity import deciles
+from tests.conftest import run_cli
 
 
 def test_a_propensity_run_per_category_is_backtested_against_past_category_spend(shop: Stores) -> None:
@@ -37,3 +40,21 @@ def test_deciles_put_the_highest_scores_first_in_equal_tenths() -> None:
     score = np.arange(100.0)
     d = deciles(score)
     assert d[99] == 1 and d[0] == 10 and np.bincount(d)[1:].tolist() == [10] * 10
+
+
+def test_propensity_scores_rank_every_customer_with_deciles(shop: Stores, tmp_path: Path) -> None:
+    frame = logic.propensity_scores(shop, "服装", date(2025, 12, 31), 90)
+    assert frame["score"].is_monotonic_decreasing and frame["score"].between(0, 1).all()
+    assert frame["decile"].iloc[0] == 1 and frame["decile"].iloc[-1] == 10
+    assert frame["customer_key"].is_unique
+
+
+def test_the_propensity_command_writes_the_ranked_file(
+    cli_home: Path, shop_folder: Path, tmp_path: Path
+) -> None:
+    run_cli("import", "dataset", str(shop_folder))
+    out = tmp_path / "clothes.csv"
+    run_cli("models", "propensity", "--target", "服装", "--cutoff", "2025-12-31", "--output", str(out))
+    with out.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == ["customer_key", "score", "decile"] and rows[0]["decile"] == "1"

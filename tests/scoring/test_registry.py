@@ -34,6 +34,7 @@ def test_each_training_run_is_recorded_with_its_window_parameters_and_metrics(sh
     assert rfm.data_end <= CUTOFF and again.data_end == date(2025, 6, 30)
     assert set(churn.metrics["churn"]) == {"model", "recency", "rfm_score"}
     assert len(churn.metrics["lift"]) == 10 and churn.metrics["importance"]
+    assert sum(row["customers"] for row in churn.metrics["calibration"]) == churn.metrics["customers"]
     assert set(clv.parameters["bgnbd"]) == {"r", "alpha", "a", "b"}
     assert set(clv.parameters["gamma_gamma"]) == {"p", "q", "gamma"}
     assert set(clv.metrics["purchases"]) == {"bgnbd", "previous_period"}
@@ -73,6 +74,7 @@ def test_the_score_export_writes_one_row_per_customer_in_csv_and_json_lines(
         assert float(row["expected_purchases"]) >= 0 and float(row["clv"]) >= 0
         assert row["rfm_segment"] in LABELS_ZH.values()
         assert 0 <= float(row["p_purchase_30d"]) <= 1
+        assert date.fromisoformat(row["expected_next_purchase"]) > CUTOFF
     logic.score_customers(shop, CLI_OPERATOR, CUTOFF, 60, tmp_path / "scores.jsonl")
     lines = [json.loads(line) for line in (tmp_path / "scores.jsonl").read_text("utf-8").splitlines()]
     assert [r["customer_key"] for r in lines] == [r["customer_key"] for r in rows]

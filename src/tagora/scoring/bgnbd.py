@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import digamma, expit, gammaln, hyp2f1
+from scipy.special import digamma, expit, gammaln, hyp2f1, roots_legendre
+from scipy.stats import beta as beta_dist
 
 from tagora.scoring._base import FloatArray, IntArray, ParametricModel, as_vector, as_weights, distinct
 
@@ -69,6 +70,28 @@ def bgnbd_loglik(params: FloatArray, d: BgNbdData) -> tuple[float, FloatArray]:
         g_a += float(per_x.sum()) / a
         g_b -= float(per_x @ (1 / (b + d.uxr - 1)))
     return value, np.array([g_r, g_alpha, g_a, g_b])
+
+
+_NODES, _WEIGHTS = roots_legendre(96)
+
+
+def alive_purchases_by_quadrature(
+    p: dict[str, float], t: float, x: FloatArray, big_t: FloatArray
+) -> FloatArray:
+    """E[purchases in t | alive] by integrating over the dropout probability, for where 2F1 fails.
+
+    Given alive, lambda ~ Gamma(r+x, alpha+T) and p ~ Beta(a, b+x); for fixed p the expectation is
+    E[(1 - exp(-lambda p t)) / p] = (1 - ((alpha+T) / (alpha+T+p t))^(r+x)) / p. scipy's 2F1 gives NaN when
+    a and b are both large (dropout probability known almost exactly); then the Beta is narrow and smooth,
+    so Gauss-Legendre over its central mass is accurate.
+    """
+    r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
+    lo = beta_dist.ppf(1e-12, a, b + x)[:, None]
+    hi = beta_dist.ppf(1 - 1e-12, a, b + x)[:, None]
+    q = lo + (hi - lo) * (_NODES[None, :] + 1) / 2
+    density = beta_dist.pdf(q, a, (b + x)[:, None]) * _WEIGHTS[None, :]
+    wait = -np.expm1(-(r + x)[:, None] * np.log1p(q * t / (alpha + big_t)[:, None])) / q
+    return np.asarray((density * wait).sum(axis=1) / density.sum(axis=1), dtype=np.float64)
 
 
 class BetaGeoModel(ParametricModel):
@@ -163,6 +186,9 @@ class BetaGeoModel(ParametricModel):
             # Euler's transformation of eq. 10's 2F1 (c - b = a - 1): (1 - z)^(r+x) 2F1(r+x, b+x; c; z)
             # equals 2F1(r+x, a-1; c; -t/(alpha+T)), which stays finite when b is huge (almost no dropout).
             curve[k] = c / (a - 1) * (1 - hyp2f1(r + ux, a - 1, c, -t / (alpha + uT)))
+            bad = ~np.isfinite(curve[k]) | (curve[k] < 0)
+            if np.any(bad):
+                curve[k, bad] = alive_purchases_by_quadrature(p, t, ux[bad], uT[bad])
         return curve, index
 
     def expected_purchases_new(self, t: ArrayLike) -> FloatArray:

@@ -127,6 +127,17 @@ def lift_table(y: ArrayLike, score: ArrayLike, groups: int = 10) -> pd.DataFrame
     return table
 
 
+def calibration_table(y: ArrayLike, probability: ArrayLike, bins: int = 10) -> pd.DataFrame:
+    """Reliability: customers cut into ``bins`` equal probability ranges; predicted vs observed rate each."""
+    frame = pd.DataFrame(
+        {"y": np.asarray(y, dtype=np.float64), "p": np.asarray(probability, dtype=np.float64)}
+    )
+    frame["bin"] = np.minimum((frame["p"] * bins).astype(int), bins - 1)
+    table = frame.groupby("bin").agg(customers=("y", "size"), predicted=("p", "mean"), observed=("y", "mean"))
+    table.index = (table.index / bins).rename("from")
+    return table
+
+
 @dataclass(frozen=True)
 class BinaryMetrics:
     auc: float

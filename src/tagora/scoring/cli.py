@@ -131,3 +131,19 @@ def publish(
         console.print(
             f"published {report.published_rows:,} model tag values for {report.customers:,} customers"
         )
+
+
+@models_app.command("propensity")
+def propensity(
+    target: Annotated[str, typer.Option(help="A product category (and its sub-categories), e.g. 服装.")],
+    cutoff: Annotated[str, typer.Option(help="Last day of data to read, e.g. 2011-06-30.")],
+    output: Annotated[Path, typer.Option(help="A .csv or .jsonl file.")],
+    horizon_days: Horizon = 90,
+) -> None:
+    """Per customer: probability of buying in the category within the horizon, and its decile."""
+    day = _day(cutoff)
+    assert day is not None
+    with cli_stores() as stores:
+        frame = logic.propensity_scores(stores, target, day, horizon_days)
+        logic.write_scores(frame, output, ("customer_key", "score", "decile"))
+    console.print(f"scored {len(frame):,} customers for {target} as of {day} -> {output}")

@@ -68,10 +68,16 @@ class GammaGammaModel(ParametricModel):
         return self
 
     def predict_spend(self, frequency: ArrayLike, monetary_value: ArrayLike) -> FloatArray:
-        """Expected average value of a customer's future purchases (population mean when x = 0)."""
+        """Expected average value of a customer's future purchases (population mean when x = 0).
+
+        When q <= 1 the mean is infinite for customers with few purchases (p x + q <= 1); they get their
+        own observed average instead (0 without a repeat purchase) rather than a negative or infinite value.
+        """
         params = self.check_fitted()
         p, q, gamma = params["p"], params["q"], params["gamma"]
         x = as_vector("frequency", frequency)
         m = as_vector("monetary_value", monetary_value, x.size)
         m = np.where(x > 0, m, 0.0)
-        return np.asarray((gamma + m * x) * p / (p * x + q - 1), dtype=np.float64)
+        denominator = p * x + q - 1
+        safe = np.where(denominator > 0, denominator, 1.0)
+        return np.asarray(np.where(denominator > 0, (gamma + m * x) * p / safe, m), dtype=np.float64)

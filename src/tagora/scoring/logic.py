@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,12 +18,11 @@ from tagora.core.db import transaction
 from tagora.core.errors import AppError
 from tagora.core.stores import Stores
 from tagora.profiles import facade as profiles
-from tagora.scoring import features, pipeline, propensity
-from tagora.scoring.clusters import CLUSTER_FEATURES, ClusterModel, cluster_name
+from tagora.scoring import pipeline, propensity, trainers
+from tagora.scoring.clusters import cluster_name
 from tagora.scoring.errors import ScoringErrorCode
 from tagora.scoring.model_tags import CHURN_HORIZON_DAYS, MODEL_TAGS, tag_rows
 from tagora.scoring.models import ModelRun
-from tagora.scoring.rfm import RFMScorer, labels_zh
 from tagora.scoring.schemas import (
     EvaluationReport,
     ModelRunPublic,
@@ -37,7 +35,7 @@ from tagora.tags import facade as tags
 
 EXPORT_COLUMNS = (
     "customer_key", "churn_probability", "expected_purchases", "p_alive", "clv", "rfm_segment",
-    "churn_risk", "churn_reasons", "lifecycle_stage", "p_purchase_30d",
+    "churn_risk", "churn_reasons", "lifecycle_stage", "p_purchase_30d", "expected_next_purchase",
 )  # fmt: skip
 
 
@@ -56,68 +54,6 @@ def data_window(warehouse: BaseBackend, cutoff: date | None) -> tuple[date | Non
     if row["last"] is None:
         raise AppError(ScoringErrorCode.NOT_ENOUGH_DATA, "there are no orders to learn from", 422, {})
     return row["first"].date(), cutoff or row["last"].date()
-
-
-def _train_churn(warehouse: BaseBackend, cutoff: date, horizon: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    # Backtest inside the data: train as of cutoff - horizon, judge on the horizon that ends at cutoff.
-    result = pipeline.evaluate(warehouse, cutoff - timedelta(days=horizon), horizon, with_clv=False)
-    params = {**pipeline.ChurnModel().get_params(), "snapshots": pipeline.SNAPSHOTS}
-    metrics = {
-        "backtest_cutoff": (cutoff - timedelta(days=horizon)).isoformat(),
-        "churn": result.churn.to_dict(orient="index"),
-        "lift": result.lift.reset_index().to_dict(orient="records"),
-        "importance": dict(list(result.importance.items())[:10]),
-        **result.details,
-    }
-    return params, metrics
-
-
-def _train_clv(warehouse: BaseBackend, cutoff: date, horizon: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    value = pipeline.fit_value_models(warehouse, cutoff)
-    backtest = pipeline.evaluate_purchases(warehouse, cutoff - timedelta(days=horizon), horizon)
-    params = {"unit": "day", "bgnbd": value.transactions.params_, "gamma_gamma": value.spend.params_}
-    metrics = {
-        "bgnbd_log_likelihood": value.transactions.log_likelihood_,
-        "gamma_gamma_log_likelihood": value.spend.log_likelihood_,
-        "customers": len(value.summary),
-        "backtest_cutoff": (cutoff - timedelta(days=horizon)).isoformat(),
-        "purchases": backtest.to_dict(orient="index"),
-    }
-    return params, metrics
-
-
-def _train_rfm(warehouse: BaseBackend, cutoff: date, horizon: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    X = features.behaviour_features(warehouse, cutoff)
-    if X.empty:
-        raise ValueError(f"no purchases up to {cutoff}")
-    scorer = RFMScorer().fit(X["recency_days"], X["purchase_days"], X["monetary"])
-    segments = scorer.segments(scorer.transform(X["recency_days"], X["purchase_days"], X["monetary"]))
-    counts = pd.Series(labels_zh(segments)).value_counts()
-    params = {**scorer.get_params(), "edges": {k: v.tolist() for k, v in scorer.edges_.items()}}
-    return params, {"customers": len(X), "segments": {str(k): int(v) for k, v in counts.items()}}
-
-
-def _fit_clusters(warehouse: BaseBackend, cutoff: date) -> tuple[ClusterModel, pd.DataFrame]:
-    X = features.behaviour_features(warehouse, cutoff)[list(CLUSTER_FEATURES)]
-    return ClusterModel().fit(X), X
-
-
-def _train_clusters(
-    warehouse: BaseBackend, cutoff: date, horizon: int
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    model, X = _fit_clusters(warehouse, cutoff)
-    params = {**model.get_params(), "k": model.k_, "features": list(CLUSTER_FEATURES)}
-    metrics = {"customers": len(X), "silhouette": model.silhouettes_,
-               "clusters": model.describe(X, model.labels_)}  # fmt: skip
-    return params, metrics
-
-
-TRAINERS: dict[str, Callable[[BaseBackend, date, int], tuple[dict[str, Any], dict[str, Any]]]] = {
-    "churn": _train_churn,
-    "clv": _train_clv,
-    "rfm": _train_rfm,
-    "clusters": _train_clusters,
-}
 
 
 def _record_run(
@@ -143,9 +79,7 @@ def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
     return dict(json.loads(text))
 
 
-def _train_propensity(
-    stores: Stores, cutoff: date, horizon: int, target: str | None
-) -> tuple[dict[str, Any], dict[str, Any]]:
+def _category_skus(stores: Stores, target: str | None) -> list[str]:
     if not target:
         message = "propensity needs a target: a product category such as 服装"
         raise AppError(ScoringErrorCode.BAD_PARAMETER, message, 422, {"field": "target"})
@@ -154,6 +88,13 @@ def _train_propensity(
     if not skus:
         raise AppError(ScoringErrorCode.BAD_PARAMETER, f"no products in category {target!r}", 422,
                        {"field": "target"})  # fmt: skip
+    return skus
+
+
+def _train_propensity(
+    stores: Stores, cutoff: date, horizon: int, target: str | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    skus = _category_skus(stores, target)
     backtest_cutoff = cutoff - timedelta(days=horizon)
     metrics = propensity.evaluate(stores.warehouse, skus, backtest_cutoff, horizon)
     params = {**propensity.PropensityModel().get_params(), "target": target, "skus": len(skus)}
@@ -175,13 +116,13 @@ def train_model(
         except ValueError as exc:
             raise _not_enough(exc) from exc
         return _record_run(stores, actor, f"propensity:{target}", window, horizon_days, params, metrics)
-    if name not in TRAINERS:
-        choices = ", ".join([*TRAINERS, "propensity"])
+    if name not in trainers.TRAINERS:
+        choices = ", ".join([*trainers.TRAINERS, "propensity"])
         raise AppError(ScoringErrorCode.UNKNOWN_MODEL, f"unknown model {name!r}; choose from {choices}", 404,
                        {"field": "name"})  # fmt: skip
     window = data_window(stores.warehouse, cutoff)
     try:
-        params, metrics = TRAINERS[name](stores.warehouse, window[1], horizon_days)
+        params, metrics = trainers.TRAINERS[name](stores.warehouse, window[1], horizon_days)
     except ValueError as exc:
         raise _not_enough(exc) from exc
     return _record_run(stores, actor, name, window, horizon_days, params, metrics)
@@ -244,9 +185,26 @@ def compute_scores(stores: Stores, cutoff: date, horizon_days: int) -> pd.DataFr
     return scores[scores["customer_key"].notna()]
 
 
-def write_scores(scores: pd.DataFrame, output: Path) -> None:
+def propensity_scores(stores: Stores, target: str, cutoff: date, horizon_days: int) -> pd.DataFrame:
+    """Every customer with a purchase up to ``cutoff``: P(buys in ``target`` within the horizon) and its
+    decile (1 = the tenth most likely to respond), best first — the list to pick an offer's audience from."""
+    skus = _category_skus(stores, target)
+    try:
+        model = propensity.train(stores.warehouse, skus, cutoff, horizon_days)
+    except ValueError as exc:
+        raise _not_enough(exc) from exc
+    X = propensity.propensity_frame(stores.warehouse, skus, cutoff)
+    score = model.predict_proba(X)[:, 1]
+    frame = pd.DataFrame({"score": score.round(6), "decile": propensity.deciles(score)}, index=X.index)
+    with stores.sessions() as session:
+        keys = {c.uid: c.customer_key for c in profiles.summaries_for(session, X.index.tolist(), True)}
+    frame.insert(0, "customer_key", frame.index.map(keys))
+    return frame[frame["customer_key"].notna()].sort_values("score", ascending=False, kind="stable")
+
+
+def write_scores(scores: pd.DataFrame, output: Path, columns: tuple[str, ...] = EXPORT_COLUMNS) -> None:
     """CSV (.csv) or JSON Lines (.jsonl / .ndjson), chosen by the file's extension."""
-    frame = scores.loc[:, list(EXPORT_COLUMNS)].round(6)
+    frame = scores.loc[:, list(columns)].round(6)
     suffix = output.suffix.lower()
     if suffix == ".csv":
         frame.to_csv(output, index=False)
@@ -291,7 +249,7 @@ def publish_model_tags(stores: Stores, actor: Principal, cutoff: date | None = N
         tags.install_definitions(stores.sessions, actor, drafts, "scoring models")
     scores = compute_scores(stores, window[1], CHURN_HORIZON_DAYS)
     try:
-        clusters, X = _fit_clusters(stores.warehouse, window[1])
+        clusters, X = trainers.fit_clusters(stores.warehouse, window[1])
     except ValueError as exc:
         raise _not_enough(exc) from exc
     names = pd.Series([cluster_name(int(k)) for k in clusters.labels_], index=X.index)
@@ -309,3 +267,19 @@ def publish_model_tags(stores: Stores, actor: Principal, cutoff: date | None = N
         tags.write_values(stores.warehouse, code, values, f"model:{run.name}@{run.version}")
     stores.touch()  # segments read the new model tags at once
     return ScoreReport(run=run, customers=len(scores), published_rows=sum(len(r) for r in rows.values()))
+
+
+def publish_if_due(stores: Stores, actor: Principal, every: timedelta) -> tuple[str, str]:
+    """The worker's job: retrain and republish the model tags when the last publication is older than
+    ``every``; returns (status, detail) — ``skipped`` when not due or when there are no orders yet."""
+    last = list_runs(stores, "model_tags")
+    if last and utcnow() - last[0].trained_at < every:
+        return "skipped", f"not due (model_tags v{last[0].version} at {last[0].trained_at:%Y-%m-%d %H:%M})"
+    try:
+        report = publish_model_tags(stores, actor)
+    except AppError as exc:
+        if exc.code != ScoringErrorCode.NOT_ENOUGH_DATA:
+            raise
+        return "skipped", exc.message
+    detail = f"model_tags v{report.run.version}: {report.customers} customers, {report.published_rows} values"
+    return "succeeded", detail

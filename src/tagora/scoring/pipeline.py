@@ -20,7 +20,14 @@ from scipy.stats import spearmanr
 from tagora.scoring import features
 from tagora.scoring._base import FloatArray
 from tagora.scoring.bgnbd import BetaGeoModel
-from tagora.scoring.churn import ChurnModel, binary_metrics, importance, lift_table, risk_level
+from tagora.scoring.churn import (
+    ChurnModel,
+    binary_metrics,
+    calibration_table,
+    importance,
+    lift_table,
+    risk_level,
+)
 from tagora.scoring.clusters import lifecycle_stage
 from tagora.scoring.clv import customer_lifetime_value
 from tagora.scoring.gamma_gamma import GammaGammaModel
@@ -142,6 +149,7 @@ def score_customers(
             "churn_risk": risk_level(probability),
             "expected_purchases": value.transactions.predict_purchases(horizon_days, *args),
             "p_alive": value.transactions.predict_proba_alive(*args),
+            "expected_next_purchase": next_purchase_dates(value.transactions, cutoff, *args),
             "clv": clv(horizon_days),
             "clv_12m": clv(365),
             "rfm_score": scores.sum(axis=1),
@@ -158,10 +166,21 @@ def score_customers(
     return out
 
 
+def next_purchase_dates(
+    transactions: BetaGeoModel, cutoff: date, frequency: pd.Series, recency: pd.Series, T: pd.Series
+) -> list[str]:
+    """The day by which a customer still alive has bought again with even odds (ISO dates; read with
+    p_alive: BG/NBD says nothing about when someone who has left comes back)."""
+    wait = transactions.predict_next_purchase(frequency, recency, T)
+    start = pd.Timestamp(cutoff)
+    return [(start + pd.Timedelta(days=int(np.ceil(days)))).date().isoformat() for days in wait]
+
+
 @dataclass
 class Evaluation:
     churn: pd.DataFrame  # one row per scorer: auc, pr_auc
     lift: pd.DataFrame
+    calibration: pd.DataFrame  # predicted vs observed churn rate per probability tenth
     importance: dict[str, float]
     clv: pd.DataFrame  # one row per predictor: mae, spearman
     survival: dict[str, float] = field(default_factory=dict)  # concordance per scorer
@@ -183,6 +202,7 @@ def evaluate(
     return Evaluation(
         churn=table,
         lift=lift_table(y, probability),
+        calibration=calibration_table(y, probability),
         importance=importance(churn, X, y, random_state),
         clv=evaluate_purchases(warehouse, cutoff, horizon_days) if with_clv else pd.DataFrame(),
         survival=evaluate_survival(warehouse, cutoff, horizon_days, X),

@@ -47,6 +47,7 @@ class CustomerScore(BaseModel):
     churn_reasons: str
     lifecycle_stage: str
     p_purchase_30d: float
+    expected_next_purchase: date
 
 
 class ScoreReport(BaseModel):
