@@ -190,3 +190,11 @@ def test_tag_based_recommends_a_customers_interest_categories_and_names_the_item
     top = model.recommend(1, 1)[0]
     assert top.sku == "k3" and ("home/kitchen" in top.reason or "brand Cook" in top.reason)
     assert set(top.because) <= {"k1", "k2"} and top.because
+
+
+def test_usercf_scores_one_customer_exactly_as_it_scores_a_batch(fitted: dict[str, Recommender]) -> None:
+    model = fitted["usercf"]
+    rows = np.arange(0, 900, 9)
+    batch = model.score_rows(rows)
+    one = np.vstack([model.score_rows(np.array([r])) for r in rows])
+    assert np.allclose(batch, one, atol=1e-4)

@@ -36,9 +36,34 @@ class UserCF(Recommender):
         return sp.csr_matrix(self.user_vectors_.T)
 
     def _score_rows(self, rows: np.ndarray) -> np.ndarray:
+        if len(rows) == 1:
+            return self._score_one(int(rows[0]))[None, :]
         sims = sp.csr_matrix(self.user_vectors_[rows] @ self._others)
         own = sp.csr_matrix((np.ones(len(rows)), (np.arange(len(rows)), rows)), shape=sims.shape)
         sims = sp.csr_matrix(sims - sims.multiply(own))  # a customer is not their own neighbour
         sims.eliminate_zeros()
         near = keep_top_k(sims, self.neighbours)
         return np.asarray((near @ self.interactions_.matrix).toarray())
+
+    def _score_one(self, row: int) -> np.ndarray:
+        # Serving asks for one customer at a time: the same sums on the raw arrays, without the
+        # half-dozen intermediate sparse matrices the batch path builds.
+        v = self.user_vectors_
+        start, end = v.indptr[row], v.indptr[row + 1]
+        others = self._others
+        sims = sp.csr_matrix(
+            (v.data[start:end], v.indices[start:end], [0, end - start]), shape=(1, v.shape[1])
+        )
+        found = sims @ others
+        users, weights = found.indices, found.data
+        keep = (users != row) & (weights != 0)
+        users, weights = users[keep], weights[keep]
+        if len(users) > self.neighbours:
+            top = np.lexsort((users, -weights))[: self.neighbours]  # ties as in ``keep_top_k``
+            users, weights = users[top], weights[top]
+        X = self.interactions_.matrix
+        out = np.zeros(X.shape[1], dtype=np.float32)
+        for user, weight in zip(users.tolist(), weights.tolist(), strict=True):
+            s, e = X.indptr[user], X.indptr[user + 1]
+            out[X.indices[s:e]] += weight * X.data[s:e]
+        return out
