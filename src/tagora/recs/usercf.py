@@ -59,11 +59,10 @@ class UserCF(Recommender):
         keep = (users != row) & (weights != 0)
         users, weights = users[keep], weights[keep]
         if len(users) > self.neighbours:
-            top = np.lexsort((users, -weights))[: self.neighbours]  # ties as in ``keep_top_k``
+            # Only the entries at or above the k-th weight are sorted; ties go as in ``keep_top_k``.
+            cut = -np.partition(-weights, self.neighbours - 1)[self.neighbours - 1]
+            candidates = np.flatnonzero(weights >= cut)
+            top = candidates[np.lexsort((users[candidates], -weights[candidates]))[: self.neighbours]]
             users, weights = users[top], weights[top]
-        X = self.interactions_.matrix
-        out = np.zeros(X.shape[1], dtype=np.float32)
-        for user, weight in zip(users.tolist(), weights.tolist(), strict=True):
-            s, e = X.indptr[user], X.indptr[user + 1]
-            out[X.indices[s:e]] += weight * X.data[s:e]
-        return out
+        near = sp.csr_matrix((weights, users, [0, len(users)]), shape=(1, others.shape[1]))
+        return np.asarray((near @ self.interactions_.matrix).toarray()[0], dtype=np.float32)
