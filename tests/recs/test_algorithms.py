@@ -190,3 +190,12 @@ def test_tag_based_recommends_a_customers_interest_categories_and_names_the_item
     top = model.recommend(1, 1)[0]
     assert top.sku == "k3" and ("home/kitchen" in top.reason or "brand Cook" in top.reason)
     assert set(top.because) <= {"k1", "k2"} and top.because
+
+
+@pytest.mark.parametrize("name", ["usercf", "ease", "buy_again"])
+def test_one_customer_is_scored_exactly_as_in_a_batch(name: str, fitted: dict[str, Recommender]) -> None:
+    model = fitted[name]  # these have a faster path for the one customer a request asks about
+    rows = np.arange(0, 900, 9)
+    batch = model.score_rows(rows)
+    one = np.vstack([model.score_rows(np.array([r])) for r in rows])
+    assert np.allclose(batch, one, atol=1e-4)

@@ -16,6 +16,7 @@ from tagora.core.errors import AppError
 from tagora.core.stores import Stores, open_stores
 from tagora.recs import facade, logic
 from tagora.recs.persist import load_model
+from tagora.recs.publish import category_rows
 from tagora.settings import get_settings
 from tests.conftest import login, run_cli
 from tests.recs.seed import GARDEN, KITCHEN, seed
@@ -218,3 +219,21 @@ def test_the_scheduled_retrain_skips_an_empty_store_and_keeps_the_served_algorit
     status, detail = facade.retrain(stores, CLI_OPERATOR)
     assert status == "succeeded" and detail.startswith("itemcf on 40 customers")
     assert facade.served_model(stores)[1]["algorithm"] == "itemcf"
+
+
+def test_recommended_categories_are_published_as_a_tag_segments_can_use(stores: Stores, shop: dict) -> None:
+    from tagora.tags import facade as tags
+
+    logic.train_model(stores, CLI_OPERATOR, "itemcf")
+    written = logic.publish_tags(stores, CLI_OPERATOR)
+    assert written == {"recommended_categories": 40 * 2}  # each shopper: their own category, then the other
+    cook = tags.customer_tags(stores.warehouse, shop["KC01"], "recommended_categories")
+    gardener = tags.customer_tags(stores.warehouse, shop["GD01"], "recommended_categories")
+    assert {v.value for v in cook} == {v.value for v in gardener} == {"home/kitchen", "garden/tools"}
+    rows = category_rows(facade.served_model(stores)[0])
+    assert [c for uid, c, _ in rows if uid == shop["KC01"]] == ["home/kitchen", "garden/tools"]
+    assert [c for uid, c, _ in rows if uid == shop["GD01"]] == ["garden/tools", "home/kitchen"]
+    assert tags.customer_tags(stores.warehouse, shop["NEW"], "recommended_categories") == []
+    assert logic.publish_tags(stores, CLI_OPERATOR) == written  # the definition is installed once
+    with stores.sessions() as session:
+        assert len(audit.entries(session, "recs.publish")) == 2

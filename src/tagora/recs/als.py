@@ -46,28 +46,32 @@ class ALS(_Factors):
         iterations: int = 10,
         num_threads: int = 1,
         random_state: int = 0,
+        cg_steps: int = 3,
     ) -> None:
         self.factors = factors
         self.regularization = regularization
         self.alpha = alpha
         self.iterations = iterations
+        self.cg_steps = cg_steps  # conjugate-gradient steps per least-squares solve
         self.num_threads = num_threads
         self.random_state = random_state
 
     def _fit(self, X: Interactions) -> None:
         from implicit.cpu.als import AlternatingLeastSquares
 
-        self._train(
-            lambda: AlternatingLeastSquares(
+        def make() -> AlternatingLeastSquares:
+            model = AlternatingLeastSquares(
                 factors=self.factors,
                 regularization=self.regularization,
                 alpha=self.alpha,
                 iterations=self.iterations,
                 num_threads=self.num_threads,
                 random_state=self.random_state,
-            ),
-            X,
-        )
+            )
+            model.cg_steps = self.cg_steps  # not a constructor argument in implicit 0.7
+            return model
+
+        self._train(make, X)
 
 
 class BPR(_Factors):

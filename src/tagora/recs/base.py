@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from tagora.recs.interactions import Interactions
 
-HISTORY = 200  # an explanation looks for links among the customer's strongest items
+HISTORY = 50  # an explanation looks for links among the customer's strongest items (bounds its cost)
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,6 @@ class ItemSpace:
 
     def __init__(self, interactions: Interactions) -> None:
         self.interactions = interactions
-        self._last: tuple[bytes, sp.csr_matrix] | None = None
         self._primed: tuple[bytes, dict[int, np.ndarray]] | None = None
 
     @cached_property
@@ -70,26 +69,23 @@ class ItemSpace:
         primed = self._primed
         if primed is not None and primed[0] == _key(others) and all(int(c) in primed[1] for c in cols):
             return np.vstack([primed[1][int(c)] for c in cols])
-        return np.asarray((self.vectors[cols] @ self._transposed(others)).toarray(), dtype=np.float32)
+        return self._product(cols, others)
 
     def prime(self, cols: np.ndarray, others: np.ndarray) -> None:
         """Compute a whole list's similarities to one history in one product; ``similarity`` reads them.
 
         Explaining a list asks for one item at a time; one product instead of ten halves serving time.
+        One (key, value) tuple, so concurrent readers never see a mismatched pair.
         """
-        sims = np.asarray((self.vectors[cols] @ self._transposed(others)).toarray(), dtype=np.float32)
+        sims = self._product(cols, others)
         self._primed = (_key(others), {int(c): sims[i] for i, c in enumerate(cols.tolist())})
 
-    def _transposed(self, others: np.ndarray) -> sp.csr_matrix:
-        # Explaining a list compares each item with the same history: transpose that block once, not
-        # once per item. One (key, value) tuple, so concurrent readers never see a mismatched pair.
-        key = _key(others)
-        last = self._last
-        if last is not None and last[0] == key:
-            return last[1]
-        block = sp.csr_matrix(self.vectors[others].T)
-        self._last = (key, block)
-        return block
+    def _product(self, cols: np.ndarray, others: np.ndarray) -> np.ndarray:
+        # Converting a block to the other sparse layout is the cost: transpose the smaller side.
+        v = self.vectors
+        if len(cols) <= len(others):
+            return np.asarray((v[others] @ sp.csr_matrix(v[cols].T)).toarray().T, dtype=np.float32)
+        return np.asarray((v[cols] @ sp.csr_matrix(v[others].T)).toarray(), dtype=np.float32)
 
 
 def item_space(interactions: Interactions) -> ItemSpace:

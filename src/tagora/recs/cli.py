@@ -87,6 +87,17 @@ def train(
         )
 
 
+@recs_app.command("publish")
+def publish(json: Json = False) -> None:
+    """Publish each customer's recommended categories as a tag (from the trained model)."""
+    with cli_stores() as stores:
+        written = logic.publish_tags(stores, CLI_OPERATOR)
+    if json:
+        print_json(written)
+    else:
+        console.print(", ".join(f"{code}: {rows:,} values" for code, rows in written.items()))
+
+
 @recs_app.command("show")
 def show(customer_key: str, n: int = 10, json: Json = False) -> None:
     """A customer's recommendations with the reason for each."""

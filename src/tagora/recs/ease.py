@@ -33,4 +33,8 @@ class EASE(Recommender):
         self.weights_ = weights.astype(np.float32)
 
     def _score_rows(self, rows: np.ndarray) -> np.ndarray:
-        return np.asarray(self.interactions_.matrix[rows] @ self.weights_)
+        X = self.interactions_.matrix
+        if len(rows) == 1:  # serving: the row's few items weight their rows of B directly
+            start, end = X.indptr[rows[0]], X.indptr[rows[0] + 1]
+            return (X.data[start:end] @ self.weights_[X.indices[start:end]])[None, :]
+        return np.asarray(X[rows] @ self.weights_)

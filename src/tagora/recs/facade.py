@@ -173,6 +173,8 @@ def retrain(stores: Stores, actor: Principal) -> tuple[str, str]:
         if exc.code == RecsErrorCode.NOTHING_TO_LEARN:
             return "skipped", exc.message
         raise
+    published = logic.publish_tags(stores, actor)["recommended_categories"]
     return "succeeded", (
-        f"{report.algorithm} on {report.customers} customers x {report.items} items in {report.seconds} s"
+        f"{report.algorithm} on {report.customers} customers x {report.items} items in {report.seconds} s; "
+        f"{published} recommended-category tag values"
     )

@@ -21,9 +21,11 @@ from tagora.recs.errors import RecsErrorCode
 from tagora.recs.facade import CACHE, model_path, served_model
 from tagora.recs.interactions import without_row
 from tagora.recs.persist import load_model, save_model
+from tagora.recs.publish import TAGS, category_rows
 from tagora.recs.queries import catalogue, store_behaviours
 from tagora.recs.schemas import TrainReport
 from tagora.recs.training import ALGORITHM_NAMES, fit_production
+from tagora.tags import facade as tags
 
 EXPORT_COLUMNS = ("customer_key", "rank", "sku", "score", "reason")
 
@@ -142,3 +144,22 @@ def erase_customer(stores: Stores, actor: Principal, uid: int) -> bool:
         audit.record(session, actor.username, "recs.erase", "customer", str(uid))
     stores.extras.pop(CACHE, None)
     return True
+
+
+def publish_tags(stores: Stores, actor: Principal) -> dict[str, int]:
+    """Write each customer's recommended categories (a model tag) from the served model.
+
+    Installs the tag definition the first time (refused, 403, to someone who may not publish tags).
+    Returns the rows written per tag.
+    """
+    tags.install_definitions(stores.sessions, actor, [tags.validate_draft(t) for t in TAGS.values()], "recs")
+    model, meta = served_model(stores)
+    written: dict[str, int] = {}
+    for code, rows in {"recommended_categories": category_rows(model)}.items():
+        if rows:  # a catalogue without categories has nothing to publish
+            tags.write_values(stores.warehouse, code, rows, f"model:recs:{meta.get('algorithm', '')}")
+        written[code] = len(rows)
+    with transaction(stores.sessions) as session:
+        audit.record(session, actor.username, "recs.publish", "tag", "recommended_categories", **written)
+    stores.touch()  # segments read the new values at once
+    return written

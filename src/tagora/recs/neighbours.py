@@ -15,7 +15,8 @@ def keep_top_k(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
     keep = np.ones(matrix.nnz, dtype=bool)
     for row in np.flatnonzero(counts > k).tolist():
         start, end = matrix.indptr[row], matrix.indptr[row + 1]
-        drop = np.argpartition(-matrix.data[start:end], k - 1)[k:]
+        # Ties at the cut go to the lower column, so one row alone picks exactly what a batch picks.
+        drop = np.lexsort((matrix.indices[start:end], -matrix.data[start:end]))[k:]
         keep[start + drop] = False
     rows = np.repeat(np.arange(matrix.shape[0]), counts)[keep]
     out = sp.csr_matrix((matrix.data[keep], (rows, matrix.indices[keep])), shape=matrix.shape)
