@@ -9,7 +9,7 @@ aggregate), attribute tags read the profile columns, rule tags are added in depe
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 from graphlib import CycleError, TopologicalSorter
 
@@ -38,6 +38,7 @@ from tagora.tags.weights import weighted_values
 
 WIDE = "_tag_wide"
 COMPUTED_KINDS = ("attribute", "statistical", "weighted", "rule")
+VALUE_COLUMNS = ("uid", "tag", "value", "number", "weight", "computed_at", "run_id", "source")
 
 
 def dependencies(draft: TagDraft) -> set[str]:
@@ -223,6 +224,37 @@ def long_rows(wide: ir.Table, drafts: dict[str, TagDraft], run_id: int, now: dat
     return parts
 
 
+def value_rows(
+    con: BaseBackend,
+    drafts: dict[str, TagDraft],
+    as_of: AsOf,
+    scope: ir.Table | None,
+    external: dict[str, TagValueType],
+    run_id: int,
+    now: datetime,
+    stage: Callable[[ir.Table], ir.Table] | None = None,
+) -> ir.Table | None:
+    """Every value a run writes, as one Ibis expression over ``con``'s tables (None: nothing to compute).
+
+    Any Ibis backend holding the facts, ``_tag_profiles`` and ``_tag_products`` runs it (DuckDB in a run,
+    Spark in tests/tags/test_spark.py). Each tag's rows read the wide table: ``stage`` materializes it
+    once (a run uses a temporary table) so it is not recomputed per tag.
+    """
+    wide = build_wide(con, drafts, as_of, scope, external)
+    if stage is not None:
+        wide = stage(wide)
+    parts = long_rows(wide, drafts, run_id, now)
+    parts += [
+        weighted_values(con, code, d.spec, as_of, scope, run_id, now)
+        for code, d in sorted(drafts.items())
+        if isinstance(d.spec, WeightedSpec)
+    ]
+    if not parts:
+        return None
+    rows = parts[0] if len(parts) == 1 else ibis.union(*parts)
+    return rows.select(*VALUE_COLUMNS)
+
+
 def needs_products(drafts: dict[str, TagDraft]) -> bool:
     for draft in drafts.values():
         spec = draft.spec
@@ -237,6 +269,7 @@ def needs_products(drafts: dict[str, TagDraft]) -> bool:
 
 __all__ = [
     "COMPUTED_KINDS",
+    "VALUE_COLUMNS",
     "WIDE",
     "build_wide",
     "load_products",
@@ -244,6 +277,7 @@ __all__ = [
     "long_rows",
     "needs_products",
     "order",
+    "value_rows",
     "weighted_values",
     "with_dependencies",
 ]

@@ -60,6 +60,13 @@ def _batch(rows: list[Any]) -> pa.RecordBatch:
 
 def load_profiles(session: Session, con: BaseBackend, uids: Collection[int] | None) -> int:
     """Write ``_tag_profiles`` (uid, p__<attribute>..., p__birthday, p__registered_at); returns its size."""
+    profiles = read_profiles(session, uids)
+    con.create_table(PROFILES, profiles, temp=True, overwrite=True)
+    return profiles.num_rows
+
+
+def read_profiles(session: Session, uids: Collection[int] | None) -> pa.Table:
+    """The rows of ``_tag_profiles``: every unmerged customer (or those of ``uids``) with attributes."""
     c = _customers.c
     columns = [c.uid, *(c[a] for a in ATTRIBUTES), c.birthday, c.registered_at]
     # A record merged into another person is not a person of its own: its facts count for the survivor.
@@ -81,15 +88,17 @@ def load_profiles(session: Session, con: BaseBackend, uids: Collection[int] | No
                 batches.append(_batch(rows))
         finally:
             cursor.close()
-    profiles = pa.Table.from_batches(batches)
-    con.create_table(PROFILES, profiles, temp=True, overwrite=True)
-    return profiles.num_rows
+    return pa.Table.from_batches(batches)
 
 
 def load_products(session: Session, con: BaseBackend) -> None:
-    """``_tag_products``: sku -> top level of its category path (``服装/女装/连衣裙`` -> ``服装``)."""
+    """Write ``_tag_products``."""
+    con.create_table(PRODUCTS, read_products(session), temp=True, overwrite=True)
+
+
+def read_products(session: Session) -> pa.Table:
+    """Rows of ``_tag_products``: sku -> top level of its category path (``服装/女装/连衣裙`` -> ``服装``)."""
     rows = session.execute(select(_products.c.sku, _products.c.category_path)).all()
     skus = [r[0] for r in rows]
     tops = [(r[1] or "").split("/")[0].strip() or None for r in rows]
-    products = pa.table({"sku": pa.array(skus, pa.string()), "category": pa.array(tops, pa.string())})
-    con.create_table(PRODUCTS, products, temp=True, overwrite=True)
+    return pa.table({"sku": pa.array(skus, pa.string()), "category": pa.array(tops, pa.string())})

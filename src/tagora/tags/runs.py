@@ -6,7 +6,7 @@ import time
 from collections.abc import Collection
 from datetime import date
 
-import ibis
+import ibis.expr.types as ir
 import pyarrow as pa
 import sqlglot as sg
 from ibis.backends import BaseBackend
@@ -20,18 +20,16 @@ from tagora.core.errors import AppError, not_found
 from tagora.core.stores import Stores
 from tagora.core.warehouse import atomic
 from tagora.tags import catalogue
-from tagora.tags.compute import COMPUTED_KINDS, WIDE, build_wide, long_rows, needs_products, with_dependencies
+from tagora.tags.compute import COMPUTED_KINDS, WIDE, needs_products, value_rows, with_dependencies
 from tagora.tags.facts import AsOf
 from tagora.tags.logic import allow, as_draft, validate_draft
 from tagora.tags.models import CURRENT, HISTORY, TagRun
 from tagora.tags.population import PROFILES, load_products, load_profiles
 from tagora.tags.schemas import RunPublic, TagDraft
-from tagora.tags.specs import TagValueType, WeightedSpec
-from tagora.tags.weights import weighted_values
+from tagora.tags.specs import TagValueType
 
 SCOPE = "_tag_scope"
 LONG = "_tag_long"
-VALUE_COLUMNS = ("uid", "tag", "value", "number", "weight", "computed_at", "run_id", "source")
 
 
 def live_drafts(stores: Stores) -> dict[str, TagDraft]:
@@ -116,23 +114,19 @@ def _execute(
         # Every requested uid loses its old values, also one merged away since (it is nobody now).
         requested = pa.table({"uid": pa.array(sorted(set(uids)), pa.int64())})
         con.create_table(SCOPE, requested, temp=True, overwrite=True)
-    wide = build_wide(con, drafts, as_of, scope, external)
-    con.create_table(WIDE, wide, temp=True, overwrite=True)
-    parts = long_rows(con.table(WIDE), drafts, run_id, now)
-    parts += [
-        weighted_values(con, code, d.spec, as_of, scope, run_id, now)
-        for code, d in sorted(drafts.items())
-        if isinstance(d.spec, WeightedSpec)
-    ]
+
+    def stage(wide: ir.Table) -> ir.Table:
+        return con.create_table(WIDE, wide, temp=True, overwrite=True)
+
+    rows = value_rows(con, drafts, as_of, scope, external, run_id, now, stage)
     written = 0
-    if parts:
-        rows = parts[0] if len(parts) == 1 else ibis.union(*parts)
+    if rows is not None:
         # Materialized once (in memory), then appended to the current values and to the run's snapshot.
-        con.create_table(LONG, rows.select(*VALUE_COLUMNS, origin_uid=rows.uid), temp=True, overwrite=True)
+        con.create_table(LONG, rows.mutate(origin_uid=rows.uid), temp=True, overwrite=True)
         written = int(con.table(LONG).count().execute())
     with atomic(con):  # readers see the old values or the new ones, never none
         _replace(con, sorted(drafts), uids is not None)
-        if parts:
+        if rows is not None:
             con.insert(CURRENT, con.table(LONG))
             con.insert(HISTORY, con.table(LONG))
     for name in (WIDE, LONG, PROFILES, SCOPE):
