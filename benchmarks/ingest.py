@@ -300,14 +300,14 @@ def create_write_key(env: dict[str, str]) -> str:
     return str(json.loads(out)["write_key"])
 
 
-def inbox_counts(home: Path, prefix: str) -> tuple[int, int]:
-    """Events of this phase in the inbox, and inbox rows the loader has moved on."""
+def inbox_counts(home: Path) -> tuple[int, int]:
+    """Events in the inbox (one row per call, which counts its events), and those the loader moved on."""
     with sqlite3.connect(home / "tagora.db") as con:
-        mine = con.execute(
-            "SELECT count(*) FROM tracking_inbox WHERE message_id LIKE ?", (f"bench-{prefix}%",)
+        stored = con.execute("SELECT coalesce(sum(events), 0) FROM tracking_inbox_calls")
+        loaded = con.execute(
+            "SELECT coalesce(sum(events), 0) FROM tracking_inbox_calls WHERE loaded_at IS NOT NULL"
         )
-        loaded = con.execute("SELECT count(*) FROM tracking_inbox WHERE loaded_at IS NOT NULL")
-        return int(mine.fetchone()[0]), int(loaded.fetchone()[0])
+        return int(stored.fetchone()[0]), int(loaded.fetchone()[0])
 
 
 def describe(phase: Phase, unit: str) -> str:
@@ -373,13 +373,13 @@ def main() -> None:
         pids = family(proc.pid)
         with server(tagora("serve", "--port", str(main_port)), idle_main, main_port, run.log):
             batch = run.phase("durable /v1/batch", port, batch_calls(run.key, "b"), pids)
+            stored, _ = inbox_counts(home)  # the inbox holds only this phase's events so far
             track = run.phase("durable /v1/track", port, track_calls(run.key, "t"), pids)
         with server(tagora("serve", "--port", str(main_port)), env, main_port, run.log) as main_proc:
             both = pids + family(main_proc.pid)
             loading = run.phase("durable /v1/batch + loader", port, batch_calls(run.key, "l"), both,
-                                probe=lambda: inbox_counts(home, "")[1])  # fmt: skip
+                                probe=lambda: inbox_counts(home)[1])  # fmt: skip
 
-    stored, _ = inbox_counts(home, "b")
     for phase, unit in ((bare_batch, "events"), (batch, "events"), (loading, "events"), (bare_track, "calls"),
                         (track, "calls")):  # fmt: skip
         print(describe(phase, unit))

@@ -43,7 +43,6 @@ def create_gateway(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.resolved_database_url)
         app.state.tracking_sessions = sessionmaker(engine, expire_on_commit=False)
-        app.state.tracking_region = settings.default_region
         # The gateway has no warehouse: its loader stays off whatever the environment says.
         app.state.tracking_settings = TrackingSettings(loader_interval_s=0)
         # Every event allocates a few dozen short-lived objects: collect the young generation less often,

@@ -1,4 +1,4 @@
-"""Group commit: calls hand their shaped events to one writer thread, which commits everything that has
+"""Group commit: calls hand their checked events to one writer thread, which commits everything that has
 queued up in one transaction and only then answers each call.
 
 A commit costs about the same for one event as for thousands, so under load this turns hundreds of
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tagora.core.db import transaction
 from tagora.core.errors import AppError
 from tagora.ingest.tracking import logic
-from tagora.ingest.tracking.logic import Overloaded, Prepared, Receipt, TrackingErrorCode
+from tagora.ingest.tracking.logic import Accepted, Overloaded, Receipt, TrackingErrorCode
 from tagora.ingest.tracking.schemas import TrackingSettings
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ RECOUNT_EVERY_S = 0.5  # the exact backlog is counted this often, and before ref
 @dataclass
 class _Call:
     key_hash: str
-    prepared: Prepared
+    accepted: Accepted
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[Receipt]
 
@@ -82,12 +82,9 @@ class Backlog:
 class Inbox:
     """The writer of the inbox for one server process."""
 
-    def __init__(
-        self, sessions: sessionmaker[Session], settings: TrackingSettings, default_region: str
-    ) -> None:
+    def __init__(self, sessions: sessionmaker[Session], settings: TrackingSettings) -> None:
         self.sessions = sessions
         self.settings = settings
-        self.default_region = default_region  # for phone numbers in identify traits
         self.backlog = Backlog(sessions)
         self._queue: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="tagora-tracking-inbox", daemon=True)
@@ -100,10 +97,10 @@ class Inbox:
         self._queue.put(None)
         self._thread.join(timeout)
 
-    async def submit(self, key_hash: str, prepared: Prepared) -> Receipt:
+    async def submit(self, key_hash: str, accepted: Accepted) -> Receipt:
         """Commit a call's events; returns once they are durable. Raises 401 for a bad key, 429 when full."""
         loop = asyncio.get_running_loop()
-        call = _Call(key_hash, prepared, loop, loop.create_future())
+        call = _Call(key_hash, accepted, loop, loop.create_future())
         self._queue.put(call)
         return await call.future
 
@@ -113,7 +110,7 @@ class Inbox:
             first = self._queue.get()
             if first is None:
                 break
-            group, events = [first], len(first.prepared.rows)
+            group, events = [first], first.accepted.count
             while events < MAX_GROUP_EVENTS:
                 try:
                     call = self._queue.get_nowait()
@@ -123,7 +120,7 @@ class Inbox:
                     stopping = True
                     break
                 group.append(call)
-                events += len(call.prepared.rows)
+                events += call.accepted.count
             try:
                 self._commit_group(group)
             except Exception as exc:  # e.g. the database is gone: nobody waits forever
@@ -150,7 +147,7 @@ class Inbox:
                     for call in group:
                         _answer(call, refusal)
                     return
-                logic.commit(session, [(ids[c.key_hash], c.prepared) for c in group], self.default_region)
+                logic.commit(session, [(ids[c.key_hash], c.accepted) for c in group])
                 done = group
         except Exception as exc:
             if len(group) == 1:  # never leave a call waiting: it gets the error (a 500), unacknowledged
@@ -161,6 +158,6 @@ class Inbox:
             for call in group:
                 self._commit_group([call])
             return
-        self.backlog.added(sum(len(c.prepared.rows) for c in done))
+        self.backlog.added(sum(c.accepted.count for c in done))
         for call in done:
-            _answer(call, call.prepared.receipt)
+            _answer(call, call.accepted.receipt)

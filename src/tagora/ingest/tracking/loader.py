@@ -1,8 +1,10 @@
-"""Move inbox rows to the warehouse ``events`` table exactly once, in batches, also inside the server.
+"""Move the inbox to the warehouse ``events`` table exactly once, in batches, also inside the server.
 
-Each batch: read pending rows, insert those whose ``event_id`` the warehouse does not hold yet, then mark
-the batch loaded. A crash after the insert and before the mark only means the next run finds the rows
-already there and skips them, so nothing is lost and nothing is stored twice.
+Each batch: read pending calls, shape their events into warehouse rows (an event the Shaper refuses,
+which the request's check should have refused already, becomes a dead letter), keep the first of each
+``messageId``, insert those whose ``event_id`` the warehouse does not hold yet, then mark the calls loaded.
+A crash after the insert and before the mark only means the next run finds the rows already there and
+skips them, so nothing is lost and nothing is stored twice.
 """
 
 from __future__ import annotations
@@ -10,21 +12,23 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from time import monotonic, perf_counter
 from typing import Any
 
 import pyarrow as pa
 from ibis.backends import BaseBackend
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 
 from tagora.core.clock import utcnow
 from tagora.core.db import transaction
 from tagora.core.stores import EVENTS_LOADED, Stores
 from tagora.core.warehouse import thread_connection
 from tagora.identity.facade import link_identities, people_for, resolve_profiles
+from tagora.ingest.tracking import messages
 from tagora.ingest.tracking.logic import SOURCE_SYSTEM, TRACKER
-from tagora.ingest.tracking.models import InboxEvent
+from tagora.ingest.tracking.models import DeadLetter, InboxCall, InboxEvent
 from tagora.ingest.tracking.schemas import LoadReport
 from tagora.profiles.facade import (
     EVENTS,
@@ -40,14 +44,89 @@ CHUNK = 500  # ids per IN (...) list
 PRUNE_EVERY_S = 3600.0
 
 
-def _pending(stores: Stores, batch_size: int) -> list[dict[str, Any]]:
+@dataclass
+class Batch:
+    """Warehouse rows to load, and what to mark done once they are there."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)  # in the order the events came
+    dead: list[dict[str, Any]] = field(default_factory=list)
+    call_ids: list[int] = field(default_factory=list)
+    legacy_ids: list[int] = field(default_factory=list)  # rows of the inbox before migration 0007
+
+
+def _next_batch(stores: Stores, batch_size: int) -> Batch | None:
+    """Whole calls, about ``batch_size`` events; first any rows the old per-event inbox still holds."""
+    batch = _legacy(stores, batch_size)
+    if not batch.legacy_ids:
+        batch = _calls(stores, batch_size)
+    return batch if batch.call_ids or batch.legacy_ids else None
+
+
+def _legacy(stores: Stores, batch_size: int) -> Batch:
     columns = [
         getattr(InboxEvent, c) for c in ("id", "message_id", "type", "event", "user_id", "anonymous_id")
     ]
     columns += [InboxEvent.channel, InboxEvent.sku, InboxEvent.occurred_at, InboxEvent.properties]
     with stores.sessions() as session:
         query = select(*columns).where(InboxEvent.loaded_at.is_(None)).order_by(InboxEvent.id)
-        return [dict(r._mapping) for r in session.execute(query.limit(batch_size))]
+        rows = [{**r._mapping, "traits": None} for r in session.execute(query.limit(batch_size))]
+    return Batch(rows=rows, legacy_ids=[r.pop("id") for r in rows])
+
+
+def _calls(stores: Stores, batch_size: int) -> Batch:
+    batch = Batch()
+    with stores.sessions() as session:
+        sizes = session.execute(
+            select(InboxCall.id, InboxCall.events)
+            .where(InboxCall.loaded_at.is_(None))
+            .order_by(InboxCall.id)
+            .limit(batch_size)
+        ).all()
+        events = 0
+        for call_id, count in sizes:
+            if batch.call_ids and events + count > batch_size:
+                break
+            batch.call_ids.append(call_id)
+            events += count
+        for start in range(0, len(batch.call_ids), CHUNK):
+            chunk = batch.call_ids[start : start + CHUNK]
+            calls = session.scalars(select(InboxCall).where(InboxCall.id.in_(chunk)).order_by(InboxCall.id))
+            for call in calls:
+                _expand(call, batch)
+    return batch
+
+
+def _expand(call: InboxCall, batch: Batch) -> None:
+    """Shape a call's events as the request would have (its time, sentAt and address)."""
+    shape = messages.Shaper(call.kind, call.sent_at, call.received_at, call.ip)
+    for raw in messages.loads(call.payload):
+        try:
+            shaped = shape(raw)
+        except messages.InvalidEvent as exc:
+            message_id = raw.get("messageId") if isinstance(raw, dict) else None
+            batch.dead.append(
+                {
+                    "message_id": None if message_id is None else str(message_id)[:128],
+                    "write_key_id": call.write_key_id,
+                    "field": exc.field[:128],
+                    "reason": exc.reason,
+                    "payload": messages.dumps(raw),
+                    "received_at": call.received_at,
+                }
+            )
+            continue
+        batch.rows.append({**shaped.row, "traits": shaped.traits})
+
+
+def _first_of_each(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per ``messageId``: the first that came (a retry of a call repeats its events)."""
+    seen: set[str] = set()
+    out = []
+    for row in rows:
+        if row["message_id"] not in seen:
+            seen.add(row["message_id"])
+            out.append(row)
+    return out
 
 
 def _previous_id(row: dict[str, Any]) -> str | None:
@@ -55,27 +134,41 @@ def _previous_id(row: dict[str, Any]) -> str | None:
     return None if value is None else str(value)[:128]
 
 
-def _identify(stores: Stores, rows: list[dict[str, Any]], warehouse: BaseBackend) -> People:
-    """Profiles for every userId, links for anonymousId/alias, resolution; then who each event is.
+def _traits(rows: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """Customer fields from identify calls, by userId; a later call's value wins."""
+    out: dict[str, dict[str, str]] = {}
+    for r in rows:
+        if r["traits"] is not None:
+            out[r["user_id"]] = {**out.get(r["user_id"], {}), **r["traits"]}
+    return out
+
+
+def _identify(
+    stores: Stores, rows: list[dict[str, Any]], traits: dict[str, dict[str, str]], warehouse: BaseBackend
+) -> People:
+    """Profiles for every userId (completed with identify ``traits``), links for anonymousId/alias,
+    resolution; then who each event is.
 
     An event with a userId belongs to that user's record; one with only an anonymousId to the record
     that anonymous id was linked to (by this batch or earlier), else to nobody yet.
     """
     keys = sorted({r["user_id"] for r in rows if r["user_id"] is not None})
-    previous = {r["id"]: _previous_id(r) for r in rows if r["type"] == "alias"}
+    previous = {i: _previous_id(r) for i, r in enumerate(rows) if r["type"] == "alias"}
     with transaction(stores.sessions) as session:
         records = customer_keys_to_uids(session, keys + [p for p in previous.values() if p])
-        missing = [{"customer_key": k} for k in keys if k not in records]
-        if missing:
-            records |= upsert_customers(session, TRACKER, missing, SOURCE_SYSTEM)
+        new = [k for k in keys if k not in records or k in traits]
+        customers = [{"customer_key": k, **traits.get(k, {})} for k in new]
+        if customers:
+            region = stores.settings.default_region  # reads phones in traits that have no country code
+            records |= upsert_customers(session, TRACKER, customers, SOURCE_SYSTEM, region)
         links: list[tuple[int, str, str]] = []
-        for r in rows:
+        for i, r in enumerate(rows):
             if r["user_id"] is None:
                 continue
             record = records[r["user_id"]]
             if r["anonymous_id"] is not None:
                 links.append((record, "anonymous_id", r["anonymous_id"]))
-            before = previous.get(r["id"])
+            before = previous.get(i)
             if before is not None and before in records and before != r["user_id"]:
                 links += [(record, "alias", before), (records[before], "alias", before)]
             elif before is not None:
@@ -118,11 +211,15 @@ def _arrow(rows: list[dict[str, Any]], people: People) -> pa.Table:
     return pa.table(columns, schema=EVENTS.to_pyarrow())
 
 
-def _mark_loaded(stores: Stores, ids: list[int], at: datetime) -> None:
+def _mark_loaded(stores: Stores, batch: Batch, at: datetime) -> None:
+    """The calls are done; their dead letters are written in the same transaction, so exactly once."""
     with transaction(stores.sessions) as session:
-        for start in range(0, len(ids), CHUNK):
-            chunk = ids[start : start + CHUNK]
-            session.execute(update(InboxEvent).where(InboxEvent.id.in_(chunk)).values(loaded_at=at))
+        for model, ids in ((InboxCall, batch.call_ids), (InboxEvent, batch.legacy_ids)):
+            for start in range(0, len(ids), CHUNK):
+                chunk = ids[start : start + CHUNK]
+                session.execute(update(model).where(model.id.in_(chunk)).values(loaded_at=at))
+        if batch.dead:
+            session.execute(insert(DeadLetter), batch.dead)
 
 
 def load_inbox(
@@ -131,42 +228,44 @@ def load_inbox(
     max_batches: int | None = None,
     warehouse: BaseBackend | None = None,
 ) -> LoadReport:
-    """Load every pending inbox row (or ``max_batches`` batches) into the warehouse."""
+    """Load every pending call (or ``max_batches`` batches of about ``batch_size`` events) into the
+    warehouse."""
     warehouse = warehouse or stores.warehouse
     started = perf_counter()
     report = LoadReport()
     while max_batches is None or report.batches < max_batches:
-        rows = _pending(stores, batch_size)
-        if not rows:
+        batch = _next_batch(stores, batch_size)
+        if batch is None:
             break
-        people = _identify(stores, rows, warehouse)
+        rows = _first_of_each(batch.rows)
         present = _already_loaded(warehouse, [r["message_id"] for r in rows])
         fresh = [r for r in rows if r["message_id"] not in present]
+        people = _identify(stores, rows, _traits(fresh), warehouse)  # a resent identify changes nothing
         if fresh:
             events = _arrow(fresh, people)
             warehouse.insert("events", events)
             stores.emit(EVENTS_LOADED, sorted({u for u in events["uid"].to_pylist() if u is not None}))
         attribute_anonymous_events(warehouse, people[1])  # earlier events of devices identified now
-        _mark_loaded(stores, [r["id"] for r in rows], utcnow())
+        _mark_loaded(stores, batch, utcnow())
         report.loaded += len(fresh)
-        report.already_in_warehouse += len(rows) - len(fresh)
+        report.already_in_warehouse += len(batch.rows) - len(fresh)
+        report.dead_letters += len(batch.dead)
         report.batches += 1
-        if len(rows) < batch_size:
-            break
     report.seconds = round(perf_counter() - started, 3)
     return report
 
 
 def prune_inbox(stores: Stores, keep_days: float) -> int:
-    """Delete inbox rows loaded more than ``keep_days`` ago; returns how many.
+    """Delete inbox rows (calls) loaded more than ``keep_days`` ago; returns how many.
 
     Safe for exactly-once: a late resend of a pruned event enters the inbox again, and the loader finds
     its ``event_id`` already in the warehouse and only marks it done.
     """
     cutoff = utcnow() - timedelta(days=keep_days)
     with transaction(stores.sessions) as session:
-        result = session.execute(delete(InboxEvent).where(InboxEvent.loaded_at < cutoff))
-    return int(getattr(result, "rowcount", 0) or 0)
+        legacy = session.execute(delete(InboxEvent).where(InboxEvent.loaded_at < cutoff))
+        calls = session.execute(delete(InboxCall).where(InboxCall.loaded_at < cutoff))
+    return sum(int(getattr(r, "rowcount", 0) or 0) for r in (legacy, calls))
 
 
 class BackgroundLoader:

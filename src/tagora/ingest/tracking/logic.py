@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import secrets
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from itertools import repeat
 from typing import Any
 
+import orjson
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tagora.core import audit
 from tagora.core.auth import Principal, Role, hash_token
 from tagora.core.clock import as_utc, utcnow
-from tagora.core.db import transaction, upsert
+from tagora.core.db import transaction
 from tagora.core.errors import AppError, CoreErrorCode
 from tagora.core.stores import Stores
 from tagora.ingest.tracking import messages
-from tagora.ingest.tracking.models import DeadLetter, InboxEvent, WriteKey
+from tagora.ingest.tracking.checks import Checker
+from tagora.ingest.tracking.models import DeadLetter, InboxCall, InboxEvent, WriteKey
 from tagora.ingest.tracking.schemas import RejectedEvent, WriteKeyPublic
-from tagora.profiles.facade import upsert_customers
 
 SOURCE_SYSTEM = "tracking"
 TRACKER = Principal(username=SOURCE_SYSTEM, role=Role.ADMIN)  # the actor of profiles the tracker creates
@@ -101,8 +104,11 @@ def check_write_key(sessions: sessionmaker[Session], key: str | None) -> int:
 
 
 def backlog(sessions: sessionmaker[Session]) -> int:
+    """Events waiting for the loader (counted by call: a call row knows how many events it holds)."""
     with sessions() as session:
-        return session.scalar(select(func.count()).where(InboxEvent.loaded_at.is_(None))) or 0
+        calls = session.scalar(select(func.sum(InboxCall.events)).where(InboxCall.loaded_at.is_(None)))
+        legacy = session.scalar(select(func.count()).where(InboxEvent.loaded_at.is_(None)))
+        return int(calls or 0) + int(legacy or 0)
 
 
 # Built once: building a select costs more than running it, and this one runs for every group commit.
@@ -119,76 +125,99 @@ def key_ids(session: Session, key_hashes: set[str]) -> dict[str, int]:
 
 
 @dataclass
-class Prepared:
-    """A call's events, validated and shaped, ready to be committed (no database touched yet)."""
+class Accepted:
+    """A call's events, checked and ready to be committed (no database touched yet).
 
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    ``payload`` holds the accepted events as one JSON array, as sent (an event without a ``messageId``
+    has been given one, so a reload of the call gives it the same); the loader shapes them.
+    """
+
+    kind: str | None
+    received_at: datetime
+    sent_at: datetime | None
+    ip: str | None
+    payload: bytes = b"[]"
+    count: int = 0
     dead: list[dict[str, Any]] = field(default_factory=list)
-    traits: dict[str, dict[str, str]] = field(default_factory=dict)
     receipt: Receipt = field(default_factory=Receipt)
 
 
-def prepare(
+def _encoded(raws: list[Any]) -> list[bytes]:
+    try:
+        return list(map(orjson.dumps, raws))
+    except TypeError:  # an integer over 64 bits that the json fallback read
+        return [messages.dumps(raw).encode() for raw in raws]
+
+
+def accept(
     kind: str | None, raws: list[Any], batch_sent_at: datetime | None, received_at: datetime, ip: str | None
-) -> Prepared:
-    """Validate each event; the valid ones become inbox rows, the others dead letters."""
-    out = Prepared()
-    shape = messages.Shaper(kind, batch_sent_at, received_at, ip)
-    for index, raw in enumerate(raws):
-        try:
-            shaped = shape(raw)
-        except messages.InvalidEvent as exc:
-            message_id = raw.get("messageId") if isinstance(raw, dict) else None
-            message_id = str(message_id)[:128] if message_id is not None else None
-            out.receipt.rejected.append(
-                RejectedEvent(index=index, messageId=message_id, field=exc.field, reason=exc.reason)
-            )
-            out.dead.append(
-                {
-                    "message_id": message_id,
-                    "field": exc.field[:128],
-                    "reason": exc.reason,
-                    "payload": messages.dumps(raw),
-                    "received_at": received_at,
-                }
-            )
-            continue
-        out.rows.append(shaped.row)
-        if shaped.traits is not None:
-            user_id = shaped.row["user_id"]
-            out.traits[user_id] = {**out.traits.get(user_id, {}), **shaped.traits}
-    out.receipt.accepted = len(out.rows)
+) -> Accepted:
+    """Check each event: the valid ones go into the call's payload, the others become dead letters."""
+    out = Accepted(kind, received_at, batch_sent_at, ip)
+    parts = _encoded(raws)
+    refused = Checker(kind, batch_sent_at, received_at, ip).refusals(raws, list(map(len, parts)))
+    kept = list(range(len(raws)))
+    if refused:
+        kept = [i for i in kept if i not in refused]
+        for index, exc in sorted(refused.items()):
+            _refuse(out, index, raws[index], exc)
+    events = [raws[i] for i in kept]
+    if None in map(dict.get, events, repeat("messageId")) or (kind is not None and events and
+                                                               "writeKey" in events[0]):  # fmt: skip
+        for i in kept:
+            parts[i] = _stored(raws[i], kind)
+    out.payload = b"[" + b",".join([parts[i] for i in kept]) + b"]"
+    out.count = out.receipt.accepted = len(kept)
     return out
 
 
-def commit(session: Session, calls: list[tuple[int, Prepared]], default_region: str) -> None:
-    """Write the calls' inbox rows, dead letters and identify traits in the caller's transaction.
+def _stored(raw: dict[str, Any], kind: str | None) -> bytes:
+    """An event as stored: with a ``messageId`` (the server's when it has none), without a write key."""
+    if kind is not None and "writeKey" in raw:  # a secret, sent in the body of a single call
+        raw = {k: v for k, v in raw.items() if k != "writeKey"}
+    if raw.get("messageId") is None:
+        raw = {**raw, "messageId": f"tagora-{uuid.uuid4()}"}
+    return messages.dumps(raw).encode()
 
-    ``default_region`` reads phone numbers in identify traits that have no country code.
-    Many calls go in one statement each: a ``messageId`` already there (or twice here) is stored once.
-    """
+
+def _refuse(out: Accepted, index: int, raw: Any, exc: messages.InvalidEvent) -> None:
+    message_id = raw.get("messageId") if isinstance(raw, dict) else None
+    message_id = str(message_id)[:128] if message_id is not None else None
+    out.receipt.rejected.append(
+        RejectedEvent(index=index, messageId=message_id, field=exc.field, reason=exc.reason)
+    )
+    out.dead.append(
+        {
+            "message_id": message_id,
+            "field": exc.field[:128],
+            "reason": exc.reason,
+            "payload": messages.dumps(raw),
+            "received_at": out.received_at,
+        }
+    )
+
+
+def commit(session: Session, calls: list[tuple[int, Accepted]]) -> None:
+    """Write the calls' inbox rows (one per call with accepted events) and dead letters in the caller's
+    transaction. Identify traits and ``messageId`` de-duplication are the loader's."""
     dead = [{**row, "write_key_id": key_id} for key_id, call in calls for row in call.dead]
-    traits: dict[str, dict[str, str]] = {}
-    for _key_id, call in calls:
-        for user_id, fields in call.traits.items():
-            traits[user_id] = {**traits.get(user_id, {}), **fields}
-    if session.get_bind().dialect.name == "sqlite":
-        _insert_inbox_sqlite(session, calls)
-    else:
-        rows = [{**row, "write_key_id": key_id} for key_id, call in calls for row in call.rows]
-        upsert(session, InboxEvent.__table__, rows, ["message_id"])
+    stored = [(key_id, call) for key_id, call in calls if call.count]
+    if stored and session.get_bind().dialect.name == "sqlite":
+        params = [(key_id, c.kind, _sqlite_time(c.received_at), None if c.sent_at is None else
+                   _sqlite_time(c.sent_at), c.ip, c.count, c.payload) for key_id, c in stored]  # fmt: skip
+        session.connection().exec_driver_sql(_INSERT_CALLS_SQLITE, params)
+    elif stored:
+        rows = [{"write_key_id": key_id, "kind": c.kind, "received_at": c.received_at, "sent_at": c.sent_at,
+                 "ip": c.ip, "events": c.count, "payload": c.payload} for key_id, c in stored]  # fmt: skip
+        session.execute(insert(InboxCall), rows)
     if dead:
         session.execute(insert(DeadLetter), dead)
-    if traits:
-        customers = [{"customer_key": key, **fields} for key, fields in traits.items()]
-        upsert_customers(session, TRACKER, customers, SOURCE_SYSTEM, default_region)
 
 
-# A fixed statement (no user input in it); the same upsert ``core.db.upsert`` builds, written out.
-_INSERT_INBOX_SQLITE = (
-    "INSERT INTO tracking_inbox (message_id, write_key_id, type, event, user_id, anonymous_id, channel, sku,"
-    " occurred_at, received_at, properties) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    " ON CONFLICT (message_id) DO NOTHING"
+# A fixed statement (no user input in it): SQLAlchemy's per-value processing costs more than the insert.
+_INSERT_CALLS_SQLITE = (
+    "INSERT INTO tracking_inbox_calls (write_key_id, kind, received_at, sent_at, ip, events, payload)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -197,24 +226,6 @@ def _sqlite_time(value: datetime) -> str:
     if value.tzinfo is not UTC:
         value = as_utc(value)
     return value.isoformat(" ", "microseconds")[:26]  # without the "+00:00"
-
-
-def _insert_inbox_sqlite(session: Session, calls: list[tuple[int, Prepared]]) -> None:
-    """The same ``upsert`` as on PostgreSQL, with the parameters made here: SQLAlchemy's per-value
-    processing cost more than SQLite's insert itself."""
-    params = []
-    for key_id, call in calls:
-        if not call.rows:
-            continue
-        received = _sqlite_time(call.rows[0]["received_at"])  # one per call
-        params += [
-            (r["message_id"], key_id, r["type"], r["event"], r["user_id"], r["anonymous_id"], r["channel"],
-             r["sku"], _sqlite_time(r["occurred_at"]), received, r["properties"])
-            for r in call.rows
-        ]  # fmt: skip
-    if not params:
-        return
-    session.connection().exec_driver_sql(_INSERT_INBOX_SQLITE, params)
 
 
 def receive(
@@ -226,16 +237,15 @@ def receive(
     received_at: datetime,
     ip: str | None,
 ) -> Receipt:
-    """Validate each event; commit the valid ones to the inbox and the rest to the dead letters, together.
+    """Check each event; commit the valid ones to the inbox and the rest to the dead letters, together.
 
-    Only after this returns may the caller acknowledge: the events are then durable. A ``messageId`` the
-    inbox already holds is acknowledged again but not stored twice. (The API does the same through
-    ``inbox.Inbox``, which commits many calls at once.)
+    Only after this returns may the caller acknowledge: the events are then durable. (The API does the
+    same through ``inbox.Inbox``, which commits many calls at once.)
     """
-    prepared = prepare(kind, raws, batch_sent_at, received_at, ip)
+    accepted = accept(kind, raws, batch_sent_at, received_at, ip)
     with transaction(stores.sessions) as session:
-        commit(session, [(key_id, prepared)], stores.settings.default_region)
-    return prepared.receipt
+        commit(session, [(key_id, accepted)])
+    return accepted.receipt
 
 
 def dead_letters(sessions: sessionmaker[Session], limit: int = 100) -> list[dict[str, Any]]:

@@ -73,7 +73,7 @@ def _kind(raw: Any, kind: str | None) -> str:
         raise InvalidEvent("body", "an event must be a JSON object")
     declared = raw.get("type")
     kind = kind or declared
-    if kind not in MESSAGE_TYPES:
+    if not isinstance(kind, str) or kind not in MESSAGE_TYPES:  # a list as a type is unhashable
         raise InvalidEvent("type", f"type must be one of {', '.join(MESSAGE_TYPES)}; got {declared!r}")
     return str(kind)
 

@@ -1,10 +1,10 @@
-"""Tracking tables: hashed write keys, the durable inbox (unique ``message_id``) and the dead letters."""
+"""Tracking tables: hashed write keys, the durable inbox (one row per call) and the dead letters."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tagora.core.clock import utcnow
@@ -21,8 +21,30 @@ class WriteKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class InboxCall(Base):
+    """The accepted events of one acknowledged call, as sent; ``loaded_at`` is set once they are loaded.
+
+    One row per call, not per event: the request path only checks events and commits them; the loader
+    shapes them into warehouse rows and keeps each ``messageId`` once.
+    """
+
+    __tablename__ = "tracking_inbox_calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    write_key_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tracking_write_keys.id", ondelete="SET NULL")
+    )
+    kind: Mapped[str | None] = mapped_column(String(16))  # the endpoint's type; None for a batch
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a batch's own sentAt
+    ip: Mapped[str | None] = mapped_column(String(64))
+    events: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)  # a JSON array of the accepted events
+    loaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
 class InboxEvent(Base):
-    """An acknowledged event, already shaped as its warehouse row; ``loaded_at`` is set once it is there."""
+    """The inbox before migration 0007: one shaped row per event; the loader drains rows left from then."""
 
     __tablename__ = "tracking_inbox"
 

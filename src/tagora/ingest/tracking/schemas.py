@@ -96,7 +96,8 @@ class WriteKeyPublic(BaseModel):
 
 class LoadReport(BaseModel):
     loaded: int = 0
-    already_in_warehouse: int = 0
+    already_in_warehouse: int = 0  # events already loaded before, or twice in the inbox
+    dead_letters: int = 0  # events the loader could not shape (the request's check lets none through)
     batches: int = 0
     seconds: float = 0.0
 
@@ -106,8 +107,8 @@ class TrackingSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="TAGORA_TRACKING_", env_file=".env", extra="ignore")
 
-    max_backlog: int = Field(default=200_000, ge=1)  # inbox rows waiting for the loader before 429
+    max_backlog: int = Field(default=200_000, ge=1)  # events waiting for the loader before 429
     retry_after_s: int = Field(default=5, ge=1)
     loader_interval_s: float = Field(default=1.0, ge=0)  # 0 turns the server's background loader off
     loader_batch_size: int = Field(default=5000, ge=1)
-    keep_loaded_days: float = Field(default=7, ge=0)  # loaded inbox rows kept this long; 0 = forever
+    keep_loaded_days: float = Field(default=7, ge=0)  # loaded inbox calls kept this long; 0 = forever

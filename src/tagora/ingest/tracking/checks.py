@@ -1,0 +1,173 @@
+"""The request path's check: which events of a call the loader's ``Shaper`` would refuse, and why.
+
+A call is acknowledged once its events are committed, so whether each event is valid has to be known in
+the request; how it is stored in the warehouse does not (the loader shapes it later). Shaping an event
+costs several times parsing it, so this answers the question without shaping: a call's events of one
+type are checked a column at a time (``map`` over the events runs in C, a Python loop per event would
+cost as much as the shaping it replaces). Only a column it is unsure of — an unusual time format, a
+numeric id, a missing field, an event that is really invalid — sends those events through ``Shaper``
+itself, so the answer is always the Shaper's: an event is refused here exactly when the loader could not
+shape it, with the same field and reason (``test_checks`` holds it to that).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from itertools import repeat
+from operator import itemgetter
+from typing import Any
+
+from tagora.ingest.tracking.messages import MAX_EVENT_BYTES, InvalidEvent, Shaper
+
+_NONE = type(None)
+_EMPTY: dict[str, Any] = {}  # the default of an absent object field: never changed
+_IDS = ("messageId", "userId", "anonymousId")
+_TIMES = ("timestamp", "originalTimestamp", "sentAt")
+_OBJECTS = {
+    "track": ("context", "integrations", "properties"),
+    "page": ("context", "integrations", "properties"),
+    "screen": ("context", "integrations", "properties"),
+    "identify": ("context", "integrations", "traits"),
+}  # group and alias calls are rare: they always go through the Shaper
+_TITLES = {"page": ("name", "category"), "screen": ("name", "category")}
+
+
+# The layouts SDKs send (Python's isoformat, JavaScript's toISOString, RFC 3339 with or without a zone),
+# with every digit written 0 and a zone's sign written "-"; one layout per length, so a time of that length
+# in any other layout is left to the Shaper.
+_LAYOUTS = {
+    len(layout): layout
+    for layout in (
+        "0000-00-00T00:00:00",
+        "0000-00-00T00:00:00Z",
+        "0000-00-00T00:00:00.000",
+        "0000-00-00T00:00:00.000Z",
+        "0000-00-00T00:00:00-00:00",
+        "0000-00-00T00:00:00.000000",
+        "0000-00-00T00:00:00.000000Z",
+        "0000-00-00T00:00:00.000-00:00",
+        "0000-00-00T00:00:00.000000-00:00",
+    )
+}
+_AS_LAYOUT = bytes.maketrans(b"0123456789+", b"0000000000-")
+_FIRST = itemgetter(0)
+
+
+def plain_times(values: list[Any]) -> bool:
+    """True when every value is None or a time in one of the usual layouts with a year from 1000 to 2999.
+
+    The Shaper reads those the same way pydantic does, and within those years neither the conversion to
+    UTC nor the clock-skew correction (by another such time) can leave years 1-9999. The layout of all the
+    values is checked at once, on their bytes; ``datetime.fromisoformat`` then checks that each is a date.
+    """
+    if values.count(None) == len(values):
+        return True
+    values = [v for v in values if v is not None] if None in values else values
+    if set(map(type, values)) != {str}:
+        return False
+    try:
+        layouts = "\n".join(map(_LAYOUTS.__getitem__, map(len, values))).encode()
+        text = "\n".join(values).encode("ascii")
+        list(map(datetime.fromisoformat, values))
+    except (KeyError, UnicodeEncodeError, ValueError):
+        return False
+    return text.translate(_AS_LAYOUT) == layouts and set(map(_FIRST, values)) <= {"1", "2"}
+
+
+def _plain_ids(values: list[Any], required: bool) -> bool:
+    """Ids that are None (unless ``required``) or text of 1-128 characters (numbers: the Shaper)."""
+    if not set(map(type, values)) <= ({str} if required else {str, _NONE}):
+        return False
+    if "" in values:
+        return False
+    present = [v for v in values if v is not None] if None in values else values
+    return not present or max(map(len, present)) <= 128
+
+
+def _plain_texts(values: list[Any], required: bool, longest: int) -> bool:
+    if not set(map(type, values)) <= ({str} if required else {str, _NONE}):
+        return False
+    present = [v for v in values if v is not None] if None in values else values
+    if required and "" in present:
+        return False
+    return not present or max(map(len, present)) <= longest
+
+
+class Checker:
+    """Checks the events of one call; ``kind`` is the endpoint's type (None for a batch)."""
+
+    def __init__(
+        self, kind: str | None, batch_sent_at: datetime | None, received_at: datetime, ip: str | None
+    ) -> None:
+        self.kind = kind
+        self.shaper = Shaper(kind, batch_sent_at, received_at, ip)
+        # A batch sentAt outside years 1000-2999 could push corrected times out of range: shape those.
+        self.sent_at_plain = batch_sent_at is None or 1000 <= batch_sent_at.year <= 2999
+
+    def refusals(self, events: list[Any], sizes: list[int]) -> dict[int, InvalidEvent]:
+        """The refused events by index; ``sizes`` are the events' encoded sizes, as the Shaper counts them."""
+        refused: dict[int, InvalidEvent] = {}
+        for kind, indexes in self._by_kind(events).items():
+            group = [events[i] for i in indexes]
+            if kind is not None and self._plain(kind, group, [sizes[i] for i in indexes]):
+                continue
+            for i in indexes:  # one at a time: the plain ones cheaply, the others through the Shaper
+                if kind is not None and len(indexes) > 1 and self._plain(kind, [events[i]], [sizes[i]]):
+                    continue
+                try:
+                    self.shaper(events[i])
+                except InvalidEvent as exc:
+                    refused[i] = exc
+        return refused
+
+    def _by_kind(self, events: list[Any]) -> dict[str | None, list[int]]:
+        """Event indexes by the type they are shaped as; None for those only the Shaper can judge."""
+        everything = list(range(len(events)))
+        if set(map(type, events)) != {dict}:
+            dicts = [i for i in everything if type(events[i]) is dict]
+            groups = self._by_kind([events[i] for i in dicts]) if dicts else {}
+            out = {k: [dicts[j] for j in v] for k, v in groups.items()}
+            out.setdefault(None, []).extend(i for i in everything if type(events[i]) is not dict)
+            return out
+        if self.kind is not None:
+            return {self.kind if self.kind in _OBJECTS else None: everything}
+        declared = list(map(dict.get, events, repeat("type")))
+        try:
+            kinds = set(declared)
+        except TypeError:  # a list or an object as a type
+            return {None: everything}
+        if len(kinds) == 1:
+            kind = declared[0]
+            return {kind if kind in _OBJECTS else None: everything}
+        by_kind: dict[str | None, list[int]] = {}
+        for i, kind in enumerate(declared):
+            by_kind.setdefault(kind if kind in _OBJECTS else None, []).append(i)
+        return by_kind
+
+    def _plain(self, kind: str, events: list[dict[str, Any]], sizes: list[int]) -> bool:
+        """True when the Shaper certainly accepts every one of these events of this type."""
+        if max(sizes) > MAX_EVENT_BYTES:
+            return False
+        column: Callable[[str], list[Any]] = lambda name: list(map(dict.get, events, repeat(name)))  # noqa: E731
+        if self.kind is not None and not set(map(type, column("type"))) <= {str, _NONE}:
+            return False
+        users, anonymous = column("userId"), column("anonymousId")
+        if not (_plain_ids(column("messageId"), False) and _plain_ids(users, False)):
+            return False
+        if not _plain_ids(anonymous, False):
+            return False
+        if None in users and None in anonymous and (None, None) in zip(users, anonymous, strict=True):
+            return False  # an event with neither id
+        for name in _OBJECTS[kind]:
+            if set(map(type, map(dict.get, events, repeat(name), repeat(_EMPTY)))) != {dict}:
+                return False
+        if kind == "track" and not _plain_texts(column("event"), True, 256):
+            return False
+        for name in _TITLES.get(kind, ()):
+            if not _plain_texts(column(name), False, 256):
+                return False
+        stamps = [column(name) for name in _TIMES]
+        if not self.sent_at_plain and any(s.count(None) != len(s) for s in stamps):
+            return False
+        return all(plain_times(s) for s in stamps)
