@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tagora.core.db import transaction
 from tagora.core.errors import AppError
-from tagora.ingest.tracking import logic
+from tagora.ingest.tracking import logic, sqlite
 from tagora.ingest.tracking.logic import Accepted, Overloaded, Receipt, TrackingErrorCode
 from tagora.ingest.tracking.schemas import TrackingSettings
 
@@ -85,17 +85,24 @@ class Inbox:
     def __init__(self, sessions: sessionmaker[Session], settings: TrackingSettings) -> None:
         self.sessions = sessions
         self.settings = settings
+        engine = sessions.kw["bind"]
+        self._lock = sqlite.write_lock(engine)  # orders the writers of several processes on SQLite
+        self._checkpointer = sqlite.Checkpointer(engine) if sqlite.database_path(engine) else None
         self.backlog = Backlog(sessions)
         self._queue: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="tagora-tracking-inbox", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
+        if self._checkpointer is not None:
+            self._checkpointer.start()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Commits and answers what is queued, then stops."""
         self._queue.put(None)
         self._thread.join(timeout)
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
 
     async def submit(self, key_hash: str, accepted: Accepted) -> Receipt:
         """Commit a call's events; returns once they are durable. Raises 401 for a bad key, 429 when full."""
@@ -136,7 +143,9 @@ class Inbox:
         """
         done: list[_Call] = []
         try:
-            with transaction(self.sessions) as session:
+            with self._lock, transaction(self.sessions) as session:
+                if self._checkpointer is not None:  # the checkpointer thread does it, not this commit
+                    session.connection().exec_driver_sql("PRAGMA wal_autocheckpoint=0")
                 ids = logic.key_ids(session, {c.key_hash for c in group})
                 for call in group:
                     if call.key_hash not in ids:
