@@ -108,9 +108,11 @@ class Checker:
     def refusals(self, events: list[Any], sizes: list[int]) -> dict[int, InvalidEvent]:
         """The refused events by index; ``sizes`` are the events' encoded sizes, as the Shaper counts them."""
         refused: dict[int, InvalidEvent] = {}
-        for kind, indexes in self._by_kind(events).items():
-            group = [events[i] for i in indexes]
-            if kind is not None and self._plain(kind, group, [sizes[i] for i in indexes]):
+        by_kind = self._by_kind(events)
+        for kind, indexes in by_kind.items():
+            whole = len(by_kind) == 1  # the usual call: every event of one type
+            group = events if whole else [events[i] for i in indexes]
+            if kind is not None and self._plain(kind, group, sizes if whole else [sizes[i] for i in indexes]):
                 continue
             for i in indexes:  # one at a time: the plain ones cheaply, the others through the Shaper
                 if kind is not None and len(indexes) > 1 and self._plain(kind, [events[i]], [sizes[i]]):

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from tagora.core.db import transaction
 from tagora.core.errors import AppError
 from tagora.ingest.tracking import logic, sqlite
 from tagora.ingest.tracking.logic import Accepted, Overloaded, Receipt, TrackingErrorCode
@@ -85,7 +84,7 @@ class Inbox:
     def __init__(self, sessions: sessionmaker[Session], settings: TrackingSettings) -> None:
         self.sessions = sessions
         self.settings = settings
-        engine = sessions.kw["bind"]
+        self.engine = engine = sessions.kw["bind"]
         self._lock = sqlite.write_lock(engine)  # orders the writers of several processes on SQLite
         self._checkpointer = sqlite.Checkpointer(engine) if sqlite.database_path(engine) else None
         self.backlog = Backlog(sessions)
@@ -143,10 +142,10 @@ class Inbox:
         """
         done: list[_Call] = []
         try:
-            with self._lock, transaction(self.sessions) as session:
+            with self._lock, self.engine.begin() as connection:
                 if self._checkpointer is not None:  # the checkpointer thread does it, not this commit
-                    session.connection().exec_driver_sql("PRAGMA wal_autocheckpoint=0")
-                ids = logic.key_ids(session, {c.key_hash for c in group})
+                    connection.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+                ids = logic.key_ids(connection, {c.key_hash for c in group})
                 for call in group:
                     if call.key_hash not in ids:
                         _answer(call, bad_write_key())
@@ -156,7 +155,7 @@ class Inbox:
                     for call in group:
                         _answer(call, refusal)
                     return
-                logic.commit(session, [(ids[c.key_hash], c.accepted) for c in group])
+                logic.commit(connection, [(ids[c.key_hash], c.accepted) for c in group])
                 done = group
         except Exception as exc:
             if len(group) == 1:  # never leave a call waiting: it gets the error (a 500), unacknowledged
