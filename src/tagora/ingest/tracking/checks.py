@@ -12,7 +12,7 @@ shape it, with the same field and reason (``test_checks`` holds it to that).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from itertools import repeat
 from operator import itemgetter
@@ -23,7 +23,6 @@ from tagora.ingest.tracking.messages import MAX_EVENT_BYTES, InvalidEvent, Shape
 _NONE = type(None)
 _EMPTY: dict[str, Any] = {}  # the default of an absent object field: never changed
 _IDS = ("messageId", "userId", "anonymousId")
-_TIMES = ("timestamp", "originalTimestamp", "sentAt")
 _OBJECTS = {
     "track": ("context", "integrations", "properties"),
     "page": ("context", "integrations", "properties"),
@@ -54,7 +53,7 @@ _AS_LAYOUT = bytes.maketrans(b"0123456789+", b"0000000000-")
 _FIRST = itemgetter(0)
 
 
-def plain_times(values: list[Any]) -> bool:
+def plain_times(values: Sequence[Any]) -> bool:
     """True when every value is None or a time in one of the usual layouts with a year from 1000 to 2999.
 
     The Shaper reads those the same way pydantic does, and within those years neither the conversion to
@@ -75,9 +74,9 @@ def plain_times(values: list[Any]) -> bool:
     return text.translate(_AS_LAYOUT) == layouts and set(map(_FIRST, values)) <= {"1", "2"}
 
 
-def _plain_ids(values: list[Any], required: bool) -> bool:
-    """Ids that are None (unless ``required``) or text of 1-128 characters (numbers: the Shaper)."""
-    if not set(map(type, values)) <= ({str} if required else {str, _NONE}):
+def _plain_ids(values: Sequence[Any]) -> bool:
+    """Ids that are None or text of 1-128 characters (numbers: the Shaper)."""
+    if not set(map(type, values)) <= {str, _NONE}:
         return False
     if "" in values:
         return False
@@ -85,7 +84,7 @@ def _plain_ids(values: list[Any], required: bool) -> bool:
     return not present or max(map(len, present)) <= 128
 
 
-def _plain_texts(values: list[Any], required: bool, longest: int) -> bool:
+def _plain_texts(values: Sequence[Any], required: bool, longest: int) -> bool:
     if not set(map(type, values)) <= ({str} if required else {str, _NONE}):
         return False
     present = [v for v in values if v is not None] if None in values else values
@@ -151,25 +150,44 @@ class Checker:
         """True when the Shaper certainly accepts every one of these events of this type."""
         if max(sizes) > MAX_EVENT_BYTES:
             return False
-        column: Callable[[str], list[Any]] = lambda name: list(map(dict.get, events, repeat(name)))  # noqa: E731
-        if self.kind is not None and not set(map(type, column("type"))) <= {str, _NONE}:
+        usual = _usual_columns(kind, events)
+        other: Callable[[str], list[Any]] = lambda name: list(map(dict.get, events, repeat(name)))  # noqa: E731
+        if self.kind is not None and not set(map(type, other("type"))) <= {str, _NONE}:
             return False
-        users, anonymous = column("userId"), column("anonymousId")
-        if not (_plain_ids(column("messageId"), False) and _plain_ids(users, False)):
-            return False
-        if not _plain_ids(anonymous, False):
+        users, anonymous = usual["userId"], usual["anonymousId"]
+        if not (_plain_ids(usual["messageId"]) and _plain_ids(users) and _plain_ids(anonymous)):
             return False
         if None in users and None in anonymous and (None, None) in zip(users, anonymous, strict=True):
             return False  # an event with neither id
         for name in _OBJECTS[kind]:
-            if set(map(type, map(dict.get, events, repeat(name), repeat(_EMPTY)))) != {dict}:
+            if set(map(type, usual[name])) != {dict}:
                 return False
-        if kind == "track" and not _plain_texts(column("event"), True, 256):
+        if kind == "track" and not _plain_texts(usual["event"], True, 256):
             return False
         for name in _TITLES.get(kind, ()):
-            if not _plain_texts(column(name), False, 256):
+            if not _plain_texts(other(name), False, 256):
                 return False
-        stamps = [column(name) for name in _TIMES]
+        stamps = [usual["timestamp"], other("originalTimestamp"), other("sentAt")]
         if not self.sent_at_plain and any(s.count(None) != len(s) for s in stamps):
             return False
         return all(plain_times(s) for s in stamps)
+
+
+# The fields SDKs always send, read from each event in one step (an absent object field reads as empty).
+_USUAL = {
+    kind: (*_IDS, "timestamp", *objects, *(["event"] if kind == "track" else []))
+    for kind, objects in _OBJECTS.items()
+}
+_READ_USUAL = {kind: itemgetter(*names) for kind, names in _USUAL.items()}
+_OBJECT_NAMES = {"context", "integrations", "properties", "traits"}
+
+
+def _usual_columns(kind: str, events: list[dict[str, Any]]) -> dict[str, Sequence[Any]]:
+    names = _USUAL[kind]
+    try:
+        return dict(zip(names, zip(*map(_READ_USUAL[kind], events), strict=True), strict=True))
+    except KeyError:  # an event without one of them: field by field
+        return {
+            name: list(map(dict.get, events, repeat(name), repeat(_EMPTY if name in _OBJECT_NAMES else None)))
+            for name in names
+        }
