@@ -63,15 +63,19 @@ def plain_times(values: Sequence[Any]) -> bool:
     if values.count(None) == len(values):
         return True
     values = [v for v in values if v is not None] if None in values else values
-    if set(map(type, values)) != {str}:
-        return False
     try:
-        layouts = "\n".join(map(_LAYOUTS.__getitem__, map(len, values))).encode()
-        text = "\n".join(values).encode("ascii")
+        lengths = list(map(len, values))
+        layouts = "\n".join(map(_LAYOUTS.__getitem__, lengths)).encode()
+        text = "\n".join(values).encode("ascii")  # a TypeError unless every value is text
         list(map(datetime.fromisoformat, values))
-    except (KeyError, UnicodeEncodeError, ValueError):
+    except (KeyError, TypeError, UnicodeEncodeError, ValueError):
         return False
-    return text.translate(_AS_LAYOUT) == layouts and set(map(_FIRST, values)) <= {"1", "2"}
+    if text.translate(_AS_LAYOUT) != layouts:
+        return False
+    # The years: every value's first character (one slice of the text when the values are of one length).
+    same = lengths.count(lengths[0]) == len(lengths)
+    firsts = text[:: lengths[0] + 1] if same else bytes(map(ord, map(_FIRST, values)))
+    return not firsts.translate(None, b"12")
 
 
 def _plain_ids(values: Sequence[Any]) -> bool:

@@ -37,15 +37,26 @@ class _Call:
 
 
 def _answer(call: _Call, result: Receipt | BaseException) -> None:
-    def settle() -> None:
+    _answer_all([(call, result)])
+
+
+def _answer_all(answers: list[tuple[_Call, Receipt | BaseException]]) -> None:
+    """Settle the calls' futures in their event loops, waking each loop once (not once per call)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Call, Receipt | BaseException]]] = {}
+    for call, result in answers:
+        by_loop.setdefault(call.loop, []).append((call, result))
+    for loop, settled in by_loop.items():
+        loop.call_soon_threadsafe(_settle, settled)
+
+
+def _settle(answers: list[tuple[_Call, Receipt | BaseException]]) -> None:
+    for call, result in answers:
         if call.future.done():  # the client went away; its events are committed all the same
-            return
+            continue
         if isinstance(result, BaseException):
             call.future.set_exception(result)
         else:
             call.future.set_result(result)
-
-    call.loop.call_soon_threadsafe(settle)
 
 
 def bad_write_key() -> AppError:
@@ -167,5 +178,4 @@ class Inbox:
                 self._commit_group([call])
             return
         self.backlog.added(sum(c.accepted.count for c in done))
-        for call in done:
-            _answer(call, call.accepted.receipt)
+        _answer_all([(call, call.accepted.receipt) for call in done])
