@@ -154,8 +154,8 @@ class Inbox:
         done: list[_Call] = []
         try:
             with self._lock, self.engine.begin() as connection:
-                if self._checkpointer is not None:  # the checkpointer thread does it, not this commit
-                    connection.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+                if self._checkpointer is not None:
+                    self._checkpointer.leave_checkpoints_to_me(connection)
                 ids = logic.key_ids(connection, {c.key_hash for c in group})
                 for call in group:
                     if call.key_hash not in ids:

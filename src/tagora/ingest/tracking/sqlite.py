@@ -22,7 +22,7 @@ import threading
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 log = logging.getLogger(__name__)
 CHECKPOINT_EVERY_S = 1.0
@@ -62,8 +62,16 @@ class Checkpointer:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._quiet: set[Any] = set()  # the DBAPI connections that no longer checkpoint on commit
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tagora-tracking-checkpoint", daemon=True)
+
+    def leave_checkpoints_to_me(self, connection: Connection) -> None:
+        """Turn off the checkpoint at commit on this (pooled) connection, once."""
+        dbapi = connection.connection.dbapi_connection
+        if dbapi not in self._quiet:
+            connection.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+            self._quiet.add(dbapi)
 
     def start(self) -> None:
         self._thread.start()
