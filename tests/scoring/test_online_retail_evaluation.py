@@ -74,7 +74,10 @@ def test_calibrated_probabilities_track_the_observed_churn_rates(evaluation: pip
     table = evaluation.calibration
     assert int(table["customers"].sum()) == evaluation.details["customers"]
     big = table[table["customers"] >= 100]
-    assert len(big) >= 4 and big["observed"].is_monotonic_increasing
+    observed = big["observed"].to_numpy()
+    # Higher predicted bins churn more: no step down beyond sampling noise (a bin holds >= 100 people).
+    assert len(big) >= 4 and observed[-1] - observed[0] > 0.3
+    assert (observed[1:] - observed[:-1]).min() > -0.03, big
     # Churn in the evaluated quarter runs higher than in the earlier windows the model learnt from, so
     # the probabilities sit a little low; still within 0.1 of the truth on average.
     assert (big["predicted"] - big["observed"]).abs().mean() < 0.1
