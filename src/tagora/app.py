@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
         return {"status": "ok"}
 
     from tagora.audiences.api import router as audiences_router
+    from tagora.console.customer_panels import router as customer_panels_router
     from tagora.console.identity_pages import router as identity_pages_router
     from tagora.console.model_pages import router as model_pages_router
     from tagora.console.pages import router as console_router
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
     app.include_router(tags_router)
     app.include_router(scoring_router)
     app.include_router(recs_router)
+    app.include_router(customer_panels_router)
     app.include_router(identity_pages_router)
     app.include_router(segment_pages_router)
     app.include_router(model_pages_router)

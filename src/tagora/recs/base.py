@@ -270,6 +270,8 @@ def co_occurrence_reason(X: Interactions, history: np.ndarray, col: int) -> Expl
 
 def with_popularity_ties(scores: np.ndarray, popularity: np.ndarray) -> np.ndarray:
     """Scores nudged by popularity, far below any real score gap, so equal scores go to best-sellers."""
+    if scores.size == 0:  # no products (an empty store): nothing to nudge
+        return scores
     scale = np.maximum(np.abs(scores).max(axis=1, keepdims=True), 1e-3)
     return scores + 1e-6 * scale * (popularity / max(float(popularity.max()), 1.0))[None, :]
 
