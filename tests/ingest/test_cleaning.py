@@ -43,9 +43,9 @@ def test_each_dirty_line_is_rejected_with_its_reason(stores: Stores, tmp_path: P
     assert report.rows_loaded == 2
     assert (report.orders, report.cancellations) == (1, 1)
     with stores.sessions() as session:
-        uids = facade.customer_keys_to_uids(session, ["17850", "12345"])
-    assert set(uids) == {"17850", "12345"}  # customers exist even when all their lines are rejected
-    summary = facade.order_summary(stores.warehouse, uids["17850"])
+        uids = facade.customer_keys_to_uids(session, ["90001", "90002"])
+    assert set(uids) == {"90001", "90002"}  # customers exist even when all their lines are rejected
+    summary = facade.order_summary(stores.warehouse, uids["90001"])
     assert summary.order_count == 1 and str(summary.total_spend) == "15.30"
     # 10:00 British Summer Time is 09:00 UTC.
     assert summary.first_order_at == datetime(2011, 6, 1, 9, 0, tzinfo=UTC)
