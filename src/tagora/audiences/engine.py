@@ -105,27 +105,13 @@ def evaluate(expr: Expr, index: TagIndex, segments: SegmentLookup | None = None)
     return result.copy() if isinstance(expr, Condition) else result  # a leaf may be the index's own
 
 
-def _all(expr: All, index: TagIndex, segments: SegmentLookup | None, path: str) -> BitMap:
-    """The intersection of the parts; a negated part is subtracted from the others' intersection rather
-    than complemented against the whole base first (every part is a subset of the base)."""
-    kept: list[BitMap] = []
-    removed: list[BitMap] = []
-    for i, child in enumerate(expr.all):
-        if isinstance(child, Not):
-            removed.append(_evaluate(child.not_, index, segments, f"{path}all.{i}.not."))
-        else:
-            kept.append(_evaluate(child, index, segments, f"{path}all.{i}."))
-    if not kept:
-        kept.append(index.universe)
-    kept.sort(key=len)
-    result = kept[0].intersection(*kept[1:]) if len(kept) > 1 else kept[0]
-    return result.difference(*removed) if removed else result
-
-
 def _evaluate(expr: Expr, index: TagIndex, segments: SegmentLookup | None, path: str) -> BitMap:
     """May return a bitmap owned by the index (never modify the result of a leaf)."""
     if isinstance(expr, All):
-        return _all(expr, index, segments, path)
+        parts = sorted(
+            (_evaluate(c, index, segments, f"{path}all.{i}.") for i, c in enumerate(expr.all)), key=len
+        )
+        return parts[0].intersection(*parts[1:]) if len(parts) > 1 else parts[0]
     if isinstance(expr, AnyOf):
         return union([_evaluate(c, index, segments, f"{path}any.{i}.") for i, c in enumerate(expr.any)])
     if isinstance(expr, Not):
