@@ -18,6 +18,7 @@ from tagora.core.stores import Stores
 from tagora.ingest.tracking import logic
 from tagora.ingest.tracking.inbox import Inbox
 from tagora.ingest.tracking.logic import Overloaded
+from tagora.ingest.tracking.messages import unpack
 from tagora.ingest.tracking.models import InboxCall
 from tagora.ingest.tracking.schemas import TrackingSettings
 
@@ -44,7 +45,11 @@ def stored(sessions: sessionmaker[Session]) -> int:
 
 def stored_ids(sessions: sessionmaker[Session]) -> set[str]:
     with sessions() as session:
-        return {e["messageId"] for p in session.scalars(select(InboxCall.payload)) for e in orjson.loads(p)}
+        return {
+            e["messageId"]
+            for p in session.scalars(select(InboxCall.payload))
+            for e in orjson.loads(unpack(p))
+        }
 
 
 def count_commits(stores: Stores) -> list[int]:

@@ -16,8 +16,10 @@ from tagora.ingest.tracking.messages import (
     _fast_fields,
     customer_traits,
     message_fields,
+    pack,
     parse_sent_at,
     shape,
+    unpack,
     validate,
 )
 
@@ -198,3 +200,10 @@ def test_an_absurd_timestamp_is_an_invalid_event_not_a_crash() -> None:
     with pytest.raises(InvalidEvent) as caught:
         shape({"userId": "u", "timestamp": "0001-01-01T00:00:00+05:00"}, "page", None, RECEIVED, None)
     assert caught.value.field == "timestamp"
+
+
+def test_the_inbox_keeps_events_packed_and_reads_old_uncompressed_payloads_too() -> None:
+    events = b'[{"type":"track","event":"Viewed","userId":"u1"},{"type":"page","userId":"u1"}]'
+    packed = pack(events)
+    assert packed != events and unpack(packed) == events
+    assert unpack(events) == events  # a row written before payloads were packed

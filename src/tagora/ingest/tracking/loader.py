@@ -99,7 +99,7 @@ def _calls(stores: Stores, batch_size: int) -> Batch:
 def _expand(call: InboxCall, batch: Batch) -> None:
     """Shape a call's events as the request would have (its time, sentAt and address)."""
     shape = messages.Shaper(call.kind, call.sent_at, call.received_at, call.ip)
-    for raw in messages.loads(call.payload):
+    for raw in messages.loads(messages.unpack(call.payload)):
         try:
             shaped = shape(raw)
         except messages.InvalidEvent as exc:

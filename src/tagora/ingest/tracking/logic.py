@@ -127,7 +127,8 @@ class Accepted:
     """A call's events, checked and ready to be committed (no database touched yet).
 
     ``payload`` holds the accepted events as one JSON array, as sent (an event without a ``messageId``
-    has been given one, so a reload of the call gives it the same); the loader shapes them.
+    has been given one, so a reload of the call gives it the same), packed (``messages.pack``); the
+    loader shapes them.
     """
 
     kind: str | None
@@ -164,7 +165,7 @@ def accept(
                                                                "writeKey" in events[0]):  # fmt: skip
         for i in kept:
             parts[i] = _stored(raws[i], kind)
-    out.payload = b"[" + b",".join([parts[i] for i in kept]) + b"]"
+    out.payload = messages.pack(b"[" + b",".join([parts[i] for i in kept]) + b"]")
     out.count = out.receipt.accepted = len(kept)
     return out
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+import zlib
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -53,6 +54,20 @@ def dumps(value: Any) -> str:
         return orjson.dumps(value).decode()
     except TypeError:  # orjson.JSONEncodeError: an integer over 64 bits that the json fallback read
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def pack(events: bytes) -> bytes:
+    """A call's events (a JSON array) as the inbox keeps them: zlib-compressed at level 1.
+
+    Event JSON shrinks 5-25x, and compressing costs less CPU than SQLite spends writing the bytes saved
+    to its WAL and copying them again at the checkpoint.
+    """
+    return zlib.compress(events, 1)
+
+
+def unpack(stored: bytes) -> bytes:
+    """The JSON array back; a payload stored uncompressed (it starts with ``[``) is taken as it is."""
+    return stored if stored[:1] == b"[" else zlib.decompress(stored)
 
 
 def encoded_size(raw: Any) -> int:

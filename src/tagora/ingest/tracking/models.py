@@ -39,7 +39,7 @@ class InboxCall(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a batch's own sentAt
     ip: Mapped[str | None] = mapped_column(String(64))
     events: Mapped[int] = mapped_column(Integer)
-    payload: Mapped[bytes] = mapped_column(LargeBinary)  # a JSON array of the accepted events
+    payload: Mapped[bytes] = mapped_column(LargeBinary)  # the accepted events: a JSON array, packed
     loaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
