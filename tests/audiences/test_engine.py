@@ -204,3 +204,30 @@ def test_a_segment_may_use_another_segment() -> None:
     result = evaluate(expr, index, segments={"gold": gold}.__getitem__)
     assert result == gold & index.tags["channel"].equals("app")  # type: ignore[union-attr]
     assert isinstance(parse({"segment": "x"}), InSegment)
+
+
+@pytest.mark.parametrize(("bucket", "level"), [(7, 3), (4, 4), (16, 2), (1000, 16)])
+def test_numeric_ranges_and_narrowing_match_numpy_at_every_threshold(bucket: int, level: int) -> None:
+    rng = np.random.default_rng(bucket)
+    uids = rng.permutation(np.arange(1, 2001))
+    values = rng.integers(0, 120, len(uids)).astype(float)
+    values[rng.random(len(uids)) < 0.1] = np.nan
+    index = NumericIndex.build(uids, values, bucket=bucket, level=level)
+    members = to_bitmap(uids[rng.random(len(uids)) < 0.3])
+    for threshold in range(-1, 122):
+        for op, hit in (
+            ("<", values < threshold),
+            ("<=", values <= threshold),
+            (">", values > threshold),
+            (">=", values >= threshold),
+            ("=", values == threshold),
+            ("!=", values != threshold),
+        ):
+            expected = set(uids[hit & ~np.isnan(values)].tolist())
+            assert set(index.compare(op, threshold)) == expected, (op, threshold)
+            if op not in ("=", "!="):
+                assert set(index.narrow(members, *index.rows(op, threshold))) == expected & set(members)
+        high = threshold + int(rng.integers(0, 40))
+        inside = set(uids[(values >= threshold) & (values <= high)].tolist())
+        assert set(index.between(threshold, high)) == inside
+        assert set(index.narrow(members, *index.rows("between", (threshold, high)))) == inside & set(members)

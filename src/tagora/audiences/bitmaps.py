@@ -2,8 +2,8 @@
 
 Pure (numpy + pyroaring, no database). A numeric index keeps its customers in value order, cut into
 buckets of ``BUCKET`` rows, with one bitmap per bucket and a cumulative bitmap every ``LEVEL`` buckets:
-``value < t`` is one binary search, one cumulative bitmap, at most ``LEVEL - 1`` bucket bitmaps and one
-partial bucket — a handful of bitmap operations whatever the value, and exact (no quantization), where
+``value < t`` is one binary search, the nearest cumulative bitmap, at most ``LEVEL / 2`` bucket bitmaps
+and half a bucket — a handful of bitmap operations whatever the value, and exact (no quantization), where
 a bit-sliced index needs two or three operations per bit of the value.
 """
 
@@ -87,40 +87,106 @@ class NumericIndex:
         ends = np.append(starts[1:], len(numbers)).astype(np.int64)
         return cls(running.copy(), ids, distinct, ends, buckets, cumulative, bucket, level)
 
-    def _rows_below(self, threshold: float, inclusive: bool) -> int:
+    def rows_below(self, threshold: float, inclusive: bool) -> int:
+        """How many rows (in value order) have a value below ``threshold`` (or equal, ``inclusive``)."""
         i = int(np.searchsorted(self.distinct, threshold, side="right" if inclusive else "left"))
         return int(self.ends[i - 1]) if i else 0
 
-    def _prefix(self, rows: int) -> BitMap:
-        """The uids of the first ``rows`` rows in value order."""
-        full = rows // self.bucket
-        level = full // self.level
-        parts = [self.cumulative[level], *self.buckets[level * self.level : full]]
-        if rows > full * self.bucket:
-            parts.append(to_bitmap(self.uids[full * self.bucket : rows]))
-        return union(parts)
-
-    def _below(self, threshold: float, inclusive: bool) -> BitMap:
-        return self._prefix(self._rows_below(threshold, inclusive))
-
-    def compare(self, op: str, value: float) -> BitMap:
-        if op == "<":
-            return self._below(value, inclusive=False)
-        if op == "<=":
-            return self._below(value, inclusive=True)
-        if op == ">":
-            return self.present - self._below(value, inclusive=True)
-        if op == ">=":
-            return self.present - self._below(value, inclusive=False)
+    def rows(self, op: str, value: float | tuple[float, float]) -> tuple[int, int]:
+        """The rows ``[low, high)`` in value order that a range operator selects (``between``: a pair)."""
+        if op == "between":
+            low, high = value  # type: ignore[misc]
+            return self.rows_below(low, False), self.rows_below(high, True)
         if op == "=":
-            low, high = self._rows_below(value, False), self._rows_below(value, True)
-            return to_bitmap(self.uids[low:high]) if high - low < self.bucket else self.between(value, value)
-        if op == "!=":
-            return self.present - self.compare("=", value)
+            return self.rows_below(value, False), self.rows_below(value, True)  # type: ignore[arg-type]
+        if op in ("<", "<="):
+            return 0, self.rows_below(value, op == "<=")  # type: ignore[arg-type]
+        if op in (">", ">="):
+            return self.rows_below(value, op == ">"), len(self.uids)  # type: ignore[arg-type]
         raise ValueError(f"unknown operator {op!r}")
 
+    def _slice(self, low: int, high: int) -> BitMap:
+        """The uids of rows ``[low, high)``: one sort of at most a bucket (uids are unique in an index)."""
+        return BitMap(array.array("I", np.sort(self.uids[low:high]).tobytes()))
+
+    def _steps(self, rows: int) -> tuple[BitMap, list[tuple[bool, BitMap]]]:
+        """The first ``rows`` rows as the nearest cumulative bitmap and steps from it: (add?, bitmap).
+
+        The bucket nearest ``rows`` is reached from its nearer end (the whole bucket less its tail, or
+        its head), then the cumulative bitmap nearest that bucket from its nearer side (adding the buckets
+        after it, or taking away those before the next one): on average a quarter of ``LEVEL`` buckets
+        and a quarter of a bucket sorted. Bucket steps come first, the partial bucket last.
+        """
+        full, rem = divmod(rows, self.bucket)
+        partial: list[tuple[bool, BitMap]] = []
+        if rem * 2 > self.bucket:
+            end, partial = full + 1, [(False, self._slice(rows, (full + 1) * self.bucket))]
+        else:
+            end, partial = full, [(True, self._slice(full * self.bucket, rows))] if rem else []
+        low = end // self.level
+        high = low + 1
+        if high < len(self.cumulative) and high * self.level - end < end - low * self.level:
+            away = self.buckets[end : high * self.level]
+            return self.cumulative[high], [*((False, b) for b in away), *partial]
+        return self.cumulative[low], [*((True, b) for b in self.buckets[low * self.level : end]), *partial]
+
+    def _prefix(self, rows: int) -> BitMap:
+        """The uids of the first ``rows`` rows in value order (a new bitmap)."""
+        base, steps = self._steps(rows)
+        added = [b for add, b in steps if add]
+        taken = [b for add, b in steps if not add]
+        if steps and steps[-1][0] and taken:  # a head after buckets taken away: take, then add
+            return BitMap.union(base.difference(*taken), *added)
+        return BitMap.union(base, *added).difference(*taken) if taken else union([base, *added])
+
+    def _keep(self, members: BitMap, rows: int) -> BitMap:
+        """``members`` among the first ``rows`` rows, by the steps applied to ``members`` (a new bitmap)."""
+        base, steps = self._steps(rows)
+        out = members & base
+        for add, b in steps:
+            if add:
+                out |= members & b
+            else:
+                out -= b
+        return out
+
+    def _drop(self, members: BitMap, rows: int) -> BitMap:
+        """``members`` outside the first ``rows`` rows (a new bitmap; ``members`` is not changed)."""
+        base, steps = self._steps(rows)
+        out = members - base
+        for add, b in steps:
+            if add:
+                out -= b
+            else:  # b was taken away from base: those of the members are outside the prefix
+                out |= members & b
+        return out
+
+    def select(self, low: int, high: int) -> BitMap:
+        """The uids of rows ``[low, high)`` in value order (a new bitmap)."""
+        if high <= low:
+            return BitMap()
+        if high - low < self.bucket:
+            return self._slice(low, high)
+        top = self.present.copy() if high >= len(self.uids) else self._prefix(high)
+        return self._drop(top, low) if low else top
+
+    def narrow(self, members: BitMap, low: int, high: int) -> BitMap:
+        """``members`` among rows ``[low, high)``: cheaper than ``members & select(low, high)`` since each
+        step costs what ``members`` holds, not what the rows hold (a new bitmap)."""
+        if high <= low:
+            return BitMap()
+        if high - low < self.bucket:
+            return members & self._slice(low, high)
+        out = members & self.present if high >= len(self.uids) else self._keep(members, high)
+        return self._drop(out, low) if low else out
+
+    def compare(self, op: str, value: float) -> BitMap:
+        if op == "!=":
+            return self.present - self.select(*self.rows("=", value))
+        return self.select(*self.rows(op, value))
+
     def between(self, low: float, high: float) -> BitMap:
-        return self._below(high, inclusive=True) - self._below(low, inclusive=False)
+        return self.select(*self.rows("between", (low, high)))
 
     def nbytes(self) -> int:
         bitmaps = [self.present, *self.buckets, *self.cumulative]

@@ -71,15 +71,30 @@ def check(expr: Expr, index: TagIndex, segments: Callable[[str], bool] | None = 
         _leaf(path, leaf, target, index.universe)  # checks operator and value types
 
 
+RANGES = ("<", "<=", ">", ">=", "between")
+
+
+def _range(path: str, c: Condition, target: NumericIndex) -> tuple[int, int]:
+    """The value-order rows of a range condition on a numeric index."""
+    if c.op == "between":
+        low, high = _numbers(path, c.value, 2)
+        return target.rows("between", (low, high))
+    return target.rows(c.op, _numbers(path, c.value, 1)[0])
+
+
+def _weights(c: Condition, target: WeightedIndex, path: str) -> NumericIndex | None:
+    return target.weights.get(_labels(path, c.value, many=False)[0])
+
+
 def _leaf(path: str, c: Condition, target: Index, universe: BitMap) -> BitMap:
+    """A condition's members; may be a bitmap of the index itself (never change it)."""
     if c.op == "is_set":
-        return target.present.copy()
+        return target.present
     if c.op == "is_not_set":
         return universe - target.present
     if isinstance(target, NumericIndex):
-        if c.op == "between":
-            low, high = _numbers(path, c.value, 2)
-            return target.between(low, high)
+        if c.op in RANGES:
+            return target.select(*_range(path, c, target))
         if c.op in ("in", "not_in"):
             hits = union([target.compare("=", v) for v in _numbers(path, c.value)])
             return hits if c.op == "in" else target.present - hits
@@ -89,7 +104,10 @@ def _leaf(path: str, c: Condition, target: Index, universe: BitMap) -> BitMap:
     if isinstance(target, WeightedIndex):
         if c.op != "contains":
             raise SegmentError(_at(path, "op"), "a multi-value tag takes contains, is_set or is_not_set")
-        return target.contains(_labels(path, c.value, many=False)[0], c.min_weight)
+        weights = _weights(c, target, path)
+        if weights is None:
+            return BitMap()
+        return weights.present if c.min_weight is None else weights.compare(">=", c.min_weight)
     if c.op in ("=", "!="):
         hits = target.equals(_labels(path, c.value, many=False)[0])
         return hits if c.op == "=" else target.present - hits
@@ -99,19 +117,96 @@ def _leaf(path: str, c: Condition, target: Index, universe: BitMap) -> BitMap:
     raise SegmentError(_at(path, "op"), f"{c.op} needs a numeric tag")
 
 
+def _narrow(members: BitMap, c: Condition, target: Index, universe: BitMap, path: str) -> BitMap:
+    """``members`` that meet ``c``, without building all of c's members where that is cheaper (new)."""
+    if c.op == "is_not_set":
+        return members - target.present
+    if isinstance(target, NumericIndex) and c.op in RANGES:
+        return target.narrow(members, *_range(path, c, target))
+    if isinstance(target, WeightedIndex) and c.op == "contains" and c.min_weight is not None:
+        weights = _weights(c, target, path)
+        return BitMap() if weights is None else weights.narrow(members, *weights.rows(">=", c.min_weight))
+    if isinstance(target, ValueIndex) and c.op in ("!=", "not_in"):
+        labels = _labels(path, c.value, many=c.op == "not_in")
+        hits = target.any_of(labels) if c.op == "not_in" else target.equals(labels[0])
+        out = members & target.present
+        out -= hits
+        return out
+    return members & _leaf(path, c, target, universe)
+
+
+def _size(c: Condition, target: Index, universe: BitMap, path: str) -> int:
+    """How many customers a condition selects, as far as that is known without evaluating it."""
+    if c.op == "is_set":
+        return len(target.present)
+    if c.op == "is_not_set":
+        return len(universe) - len(target.present)
+    if isinstance(target, NumericIndex) and c.op in RANGES:
+        low, high = _range(path, c, target)
+        return max(high - low, 0)
+    if isinstance(target, WeightedIndex) and c.op == "contains":
+        weights = _weights(c, target, path)
+        if weights is None or c.min_weight is None:
+            return 0 if weights is None else len(weights.present)
+        return len(weights.uids) - weights.rows_below(c.min_weight, False)
+    if isinstance(target, ValueIndex) and c.op in ("=", "!=", "in", "not_in"):
+        hits = sum(len(target.equals(v)) for v in _labels(path, c.value, many=c.op in ("in", "not_in")))
+        return hits if c.op in ("=", "in") else len(target.present) - hits
+    return len(universe)
+
+
 def evaluate(expr: Expr, index: TagIndex, segments: SegmentLookup | None = None) -> BitMap:
     """The members of ``expr``: a new bitmap the caller may change."""
     result = _evaluate(expr, index, segments, "")
-    return result.copy() if isinstance(expr, Condition) else result  # a leaf may be the index's own
+    return result.copy() if _shared(expr) else result
+
+
+def _shared(expr: Expr) -> bool:
+    """Whether ``_evaluate`` may answer with a bitmap of the index itself."""
+    return isinstance(expr, Condition) or (
+        isinstance(expr, All) and len(expr.all) == 1 and _shared(expr.all[0])
+    )
+
+
+def _estimate(expr: Expr, index: TagIndex, path: str) -> int:
+    """An upper bound of the members, cheap to know; -1 for a condition in error (evaluated first, so
+    the error is raised)."""
+    if isinstance(expr, Condition):
+        target = index.find(expr)
+        try:
+            return -1 if target is None else _size(expr, target, index.universe, path)
+        except SegmentError:
+            return -1
+    if isinstance(expr, Not):
+        return len(index.universe) - max(_estimate(expr.not_, index, f"{path}not."), 0)
+    if isinstance(expr, All):
+        return min(_estimate(c, index, f"{path}all.{i}.") for i, c in enumerate(expr.all))
+    return len(index.universe)
+
+
+def _all(expr: All, index: TagIndex, segments: SegmentLookup | None, path: str) -> BitMap:
+    """The smallest part first, then each further part narrows what is left, smallest first: each step
+    then costs what is left, not what the part selects (``Not`` takes away; ranges narrow directly)."""
+    parts = [(f"{path}all.{i}.", c) for i, c in enumerate(expr.all)]
+    parts.sort(key=lambda part: _estimate(part[1], index, part[0]))
+    first_path, first = parts[0]
+    members = _evaluate(first, index, segments, first_path)
+    for at, part in parts[1:]:
+        if not members:
+            break
+        if isinstance(part, Not):
+            members = members - _evaluate(part.not_, index, segments, f"{at}not.")
+        elif isinstance(part, Condition) and (target := index.find(part)) is not None:
+            members = _narrow(members, part, target, index.universe, at.rstrip("."))
+        else:
+            members = members & _evaluate(part, index, segments, at)
+    return members
 
 
 def _evaluate(expr: Expr, index: TagIndex, segments: SegmentLookup | None, path: str) -> BitMap:
     """May return a bitmap owned by the index (never modify the result of a leaf)."""
     if isinstance(expr, All):
-        parts = sorted(
-            (_evaluate(c, index, segments, f"{path}all.{i}.") for i, c in enumerate(expr.all)), key=len
-        )
-        return parts[0].intersection(*parts[1:]) if len(parts) > 1 else parts[0]
+        return _all(expr, index, segments, path)
     if isinstance(expr, AnyOf):
         return union([_evaluate(c, index, segments, f"{path}any.{i}.") for i, c in enumerate(expr.any)])
     if isinstance(expr, Not):
