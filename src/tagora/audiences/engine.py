@@ -184,23 +184,47 @@ def _estimate(expr: Expr, index: TagIndex, path: str) -> int:
     return len(index.universe)
 
 
-def _all(expr: All, index: TagIndex, segments: SegmentLookup | None, path: str) -> BitMap:
-    """The smallest part first, then each further part narrows what is left, smallest first: each step
-    then costs what is left, not what the part selects (``Not`` takes away; ranges narrow directly)."""
+def _parts(expr: All, index: TagIndex, path: str) -> list[tuple[str, Expr]]:
+    """The parts of an AND with their paths, the smallest (as far as is known cheaply) first."""
     parts = [(f"{path}all.{i}.", c) for i, c in enumerate(expr.all)]
-    parts.sort(key=lambda part: _estimate(part[1], index, part[0]))
-    first_path, first = parts[0]
+    return sorted(parts, key=lambda part: _estimate(part[1], index, part[0]))
+
+
+def _all(expr: All, index: TagIndex, segments: SegmentLookup | None, path: str) -> BitMap:
+    """The smallest part first; each further part then narrows what is left (``_within``)."""
+    (first_path, first), *rest = _parts(expr, index, path)
     members = _evaluate(first, index, segments, first_path)
-    for at, part in parts[1:]:
+    for at, part in rest:
         if not members:
             break
-        if isinstance(part, Not):
-            members = members - _evaluate(part.not_, index, segments, f"{at}not.")
-        elif isinstance(part, Condition) and (target := index.find(part)) is not None:
-            members = _narrow(members, part, target, index.universe, at.rstrip("."))
-        else:
-            members = members & _evaluate(part, index, segments, at)
+        members = _within(members, part, index, segments, at)
     return members
+
+
+def _within(
+    members: BitMap, expr: Expr, index: TagIndex, segments: SegmentLookup | None, path: str
+) -> BitMap:
+    """``members`` that meet ``expr`` (a new bitmap, or ``members`` itself when nothing narrows it).
+
+    Each step costs about what is left of ``members``, not what the part selects: parts of an AND are
+    applied smallest first, a NOT takes away what it matches among the members, an OR joins what each
+    branch keeps, and a range narrows from its cumulative bitmaps.
+    """
+    if isinstance(expr, All):
+        for at, part in _parts(expr, index, path):
+            if not members:
+                break
+            members = _within(members, part, index, segments, at)
+        return members
+    if isinstance(expr, Not):
+        return members - _within(members, expr.not_, index, segments, f"{path}not.")
+    if isinstance(expr, AnyOf):
+        return union(
+            [_within(members, c, index, segments, f"{path}any.{i}.") for i, c in enumerate(expr.any)]
+        )
+    if isinstance(expr, Condition) and (target := index.find(expr)) is not None:
+        return _narrow(members, expr, target, index.universe, path.rstrip("."))
+    return members & _evaluate(expr, index, segments, path)
 
 
 def _evaluate(expr: Expr, index: TagIndex, segments: SegmentLookup | None, path: str) -> BitMap:
