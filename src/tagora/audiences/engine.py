@@ -196,7 +196,7 @@ def _all(expr: All, index: TagIndex, segments: SegmentLookup | None, path: str) 
     members = _evaluate(first, index, segments, first_path)
     for at, part in rest:
         if not members:
-            break
+            return BitMap()  # (never the index's own empty bitmap: the caller may change the answer)
         members = _within(members, part, index, segments, at)
     return members
 
@@ -213,7 +213,7 @@ def _within(
     if isinstance(expr, All):
         for at, part in _parts(expr, index, path):
             if not members:
-                break
+                return BitMap()
             members = _within(members, part, index, segments, at)
         return members
     if isinstance(expr, Not):
