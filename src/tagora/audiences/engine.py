@@ -68,89 +68,98 @@ def check(expr: Expr, index: TagIndex, segments: Callable[[str], bool] | None = 
         kind = "tag" if leaf.tag is not None else "attribute"
         if target is None:
             raise SegmentError(_at(path, kind), f"unknown {kind} {leaf.name!r}")
-        _leaf(path, leaf, target, index.universe)  # checks operator and value types
+        _operand(path, leaf, target)
 
 
 RANGES = ("<", "<=", ">", ">=", "between")
+Operand = list[float] | list[str]
 
 
-def _range(path: str, c: Condition, target: NumericIndex) -> tuple[int, int]:
+def _operand(path: str, c: Condition, target: Index) -> Operand:
+    """The condition's values, checked against its operator and the kind of index (``SegmentError``)."""
+    if c.op in ("is_set", "is_not_set"):
+        return []
+    if isinstance(target, NumericIndex):
+        if c.op == "contains":
+            raise SegmentError(_at(path, "op"), "contains is for multi-value tags")
+        return _numbers(path, c.value, 2 if c.op == "between" else None if c.op in ("in", "not_in") else 1)
+    if isinstance(target, WeightedIndex):
+        if c.op != "contains":
+            raise SegmentError(_at(path, "op"), "a multi-value tag takes contains, is_set or is_not_set")
+        return _labels(path, c.value, many=False)
+    if c.op in ("=", "!=", "in", "not_in"):
+        return _labels(path, c.value, many=c.op in ("in", "not_in"))
+    raise SegmentError(_at(path, "op"), f"{c.op} needs a numeric tag")
+
+
+def _rows(op: str, values: Operand, target: NumericIndex) -> tuple[int, int]:
     """The value-order rows of a range condition on a numeric index."""
-    if c.op == "between":
-        low, high = _numbers(path, c.value, 2)
-        return target.rows("between", (low, high))
-    return target.rows(c.op, _numbers(path, c.value, 1)[0])
-
-
-def _weights(c: Condition, target: WeightedIndex, path: str) -> NumericIndex | None:
-    return target.weights.get(_labels(path, c.value, many=False)[0])
+    numbers = [float(v) for v in values]
+    return target.rows(op, (numbers[0], numbers[1]) if op == "between" else numbers[0])
 
 
 def _leaf(path: str, c: Condition, target: Index, universe: BitMap) -> BitMap:
     """A condition's members; may be a bitmap of the index itself (never change it)."""
+    values = _operand(path, c, target)
     if c.op == "is_set":
         return target.present
     if c.op == "is_not_set":
         return universe - target.present
     if isinstance(target, NumericIndex):
         if c.op in RANGES:
-            return target.select(*_range(path, c, target))
+            return target.select(*_rows(c.op, values, target))
         if c.op in ("in", "not_in"):
-            hits = union([target.compare("=", v) for v in _numbers(path, c.value)])
+            hits = union([target.compare("=", float(v)) for v in values])
             return hits if c.op == "in" else target.present - hits
-        if c.op == "contains":
-            raise SegmentError(_at(path, "op"), "contains is for multi-value tags")
-        return target.compare(c.op, _numbers(path, c.value, 1)[0])
+        return target.compare(c.op, float(values[0]))
     if isinstance(target, WeightedIndex):
-        if c.op != "contains":
-            raise SegmentError(_at(path, "op"), "a multi-value tag takes contains, is_set or is_not_set")
-        weights = _weights(c, target, path)
+        weights = target.weights.get(str(values[0]))
         if weights is None:
             return BitMap()
         return weights.present if c.min_weight is None else weights.compare(">=", c.min_weight)
-    if c.op in ("=", "!="):
-        hits = target.equals(_labels(path, c.value, many=False)[0])
-        return hits if c.op == "=" else target.present - hits
-    if c.op in ("in", "not_in"):
-        hits = target.any_of(_labels(path, c.value, many=True))
-        return hits if c.op == "in" else target.present - hits
-    raise SegmentError(_at(path, "op"), f"{c.op} needs a numeric tag")
+    hits = _hits(target, values)
+    return hits if c.op in ("=", "in") else target.present - hits
+
+
+def _hits(target: ValueIndex, values: Operand) -> BitMap:
+    """Who has one of the values (one value: the index's own bitmap)."""
+    return target.any_of([str(v) for v in values]) if len(values) > 1 else target.equals(str(values[0]))
 
 
 def _narrow(members: BitMap, c: Condition, target: Index, universe: BitMap, path: str) -> BitMap:
     """``members`` that meet ``c``, without building all of c's members where that is cheaper (new)."""
+    values = _operand(path, c, target)
     if c.op == "is_not_set":
         return members - target.present
     if isinstance(target, NumericIndex) and c.op in RANGES:
-        return target.narrow(members, *_range(path, c, target))
+        return target.narrow(members, *_rows(c.op, values, target))
     if isinstance(target, WeightedIndex) and c.op == "contains" and c.min_weight is not None:
-        weights = _weights(c, target, path)
+        weights = target.weights.get(str(values[0]))
         return BitMap() if weights is None else weights.narrow(members, *weights.rows(">=", c.min_weight))
     if isinstance(target, ValueIndex) and c.op in ("!=", "not_in"):
-        labels = _labels(path, c.value, many=c.op == "not_in")
-        hits = target.any_of(labels) if c.op == "not_in" else target.equals(labels[0])
         out = members & target.present
-        out -= hits
+        out -= _hits(target, values)
         return out
     return members & _leaf(path, c, target, universe)
 
 
 def _size(c: Condition, target: Index, universe: BitMap, path: str) -> int:
     """How many customers a condition selects, as far as that is known without evaluating it."""
+    values = _operand(path, c, target)
     if c.op == "is_set":
         return len(target.present)
     if c.op == "is_not_set":
         return len(universe) - len(target.present)
     if isinstance(target, NumericIndex) and c.op in RANGES:
-        low, high = _range(path, c, target)
+        low, high = _rows(c.op, values, target)
         return max(high - low, 0)
-    if isinstance(target, WeightedIndex) and c.op == "contains":
-        weights = _weights(c, target, path)
+    if isinstance(target, WeightedIndex):
+        weights = target.weights.get(str(values[0]))
         if weights is None or c.min_weight is None:
             return 0 if weights is None else len(weights.present)
         return len(weights.uids) - weights.rows_below(c.min_weight, False)
-    if isinstance(target, ValueIndex) and c.op in ("=", "!=", "in", "not_in"):
-        hits = sum(len(target.equals(v)) for v in _labels(path, c.value, many=c.op in ("in", "not_in")))
+    if isinstance(target, ValueIndex):
+        hits = sum(len(target.equals(str(v))) for v in values)
         return hits if c.op in ("=", "in") else len(target.present) - hits
     return len(universe)
 
