@@ -282,11 +282,11 @@ def tagora(*args: str) -> list[str]:
 
 
 def bare_server_args(port: int, workers: int) -> list[str]:
+    """The baseline served exactly as the gateway is (``gateway.serve``); ``bench_env`` puts this folder
+    on the path of its processes."""
     code = (
-        "import uvicorn\n"
-        "from tagora.ingest.tracking.gateway import server_options\n"
-        f"uvicorn.run('ingest:bare_app', factory=True, app_dir={str(BENCH_DIR)!r}, "
-        f"**server_options('127.0.0.1', {port}, {workers}))\n"
+        "from tagora.ingest.tracking.gateway import serve\n"
+        f"serve('ingest:bare_app', '127.0.0.1', {port}, {workers})\n"
     )
     return ["-c", code]
 
@@ -323,7 +323,8 @@ def describe(phase: Phase, unit: str) -> str:
 
 
 def bench_env(home: Path, **extra: str) -> dict[str, str]:
-    path = os.pathsep.join(p for p in (str(BENCH_DIR.parent / "src"), os.environ.get("PYTHONPATH")) if p)
+    folders = (str(BENCH_DIR.parent / "src"), str(BENCH_DIR), os.environ.get("PYTHONPATH"))
+    path = os.pathsep.join(p for p in folders if p)
     return {**os.environ, "TAGORA_HOME": str(home), "TAGORA_ENV": "production", "PYTHONPATH": path,
             "TAGORA_SECRET_KEY": base64.b64encode(os.urandom(24)).decode(), **extra}  # fmt: skip
 

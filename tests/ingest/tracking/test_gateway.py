@@ -3,7 +3,10 @@ server's loader moves every acknowledged event to the warehouse exactly once."""
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,3 +81,38 @@ def test_the_gateway_workers_acknowledge_only_what_reaches_the_warehouse_once(
         stores.close()
     assert len(acked) == CALLS * PER_CALL * SENDERS
     assert Counter(ids) == Counter(acked)
+
+
+def _workers(pid: int) -> set[int]:
+    return {int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+
+
+def test_each_worker_accepts_on_its_own_socket_and_a_dead_worker_is_replaced(tmp_path: Path) -> None:
+    gateway = Gateway(tmp_path, workers=2)
+    try:
+        key = gateway.create_write_key()
+        gateway.start()
+        assert gateway.proc is not None
+        workers = _workers(gateway.proc.pid)
+        assert len(workers) == 2
+        # A listening socket per worker (SO_REUSEPORT), so the kernel spreads connections over them; with
+        # one shared socket a burst of keep-alive clients all went to whichever worker woke first.
+        sockets = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+        listening = [s for s in sockets if s[1].endswith(f":{gateway.port:04X}") and s[3] == "0A"]
+        assert len(listening) == 2
+        victim = min(workers)
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            alive = _workers(gateway.proc.pid)
+            if len(alive) == 2 and victim not in alive:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the killed worker was not replaced")
+        for i in range(20):  # every new connection lands on a live worker again
+            with httpx.Client(auth=(key, "")) as client:
+                event = {"userId": "u1", "event": "After", "messageId": f"m{i}"}
+                assert client.post(f"{gateway.base}/v1/track", json=event, timeout=30).status_code == 200
+    finally:
+        gateway.close()

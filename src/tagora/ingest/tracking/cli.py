@@ -76,11 +76,9 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes; one per core is right.")] = 2,
 ) -> None:
     """Serve only the /v1 tracking API, in several processes (the loader runs in `tagora serve`)."""
-    import uvicorn
-
     from tagora.core.db import make_engine
     from tagora.core.stores import migrate
-    from tagora.ingest.tracking.gateway import server_options
+    from tagora.ingest.tracking.gateway import serve as serve_gateway
     from tagora.settings import get_settings
 
     # Once here, not in every worker: workers starting together would race to create the tables.
@@ -91,9 +89,7 @@ def serve(
         migrate(engine)
     finally:
         engine.dispose()
-    uvicorn.run(
-        "tagora.ingest.tracking.gateway:create_gateway", factory=True, **server_options(host, port, workers)
-    )
+    serve_gateway("tagora.ingest.tracking.gateway:create_gateway", host, port, workers)
 
 
 @tracking_app.command("dead-letters")

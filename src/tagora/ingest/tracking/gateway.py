@@ -20,21 +20,29 @@ from sqlalchemy.orm import sessionmaker
 from tagora.core.db import make_engine
 from tagora.core.errors import AppError
 from tagora.ingest.tracking.schemas import TrackingSettings
+from tagora.ingest.tracking.workers import run_workers
 from tagora.settings import Settings, get_settings
 
+# The gateway's production uvicorn settings (the benchmark serves its baseline with the same).
+SERVER_OPTIONS: dict[str, Any] = {
+    "factory": True,
+    "loop": "auto",  # uvloop when installed
+    "http": "auto",  # httptools when installed
+    "log_level": "warning",
+    "access_log": False,  # one log line per event call would cost more than the call
+    "backlog": 4096,
+}
 
-def server_options(host: str, port: int, workers: int) -> dict[str, Any]:
-    """The production uvicorn settings of the gateway (the benchmark serves its baseline with the same)."""
-    return {
-        "host": host,
-        "port": port,
-        "workers": workers,
-        "loop": "auto",  # uvloop when installed
-        "http": "auto",  # httptools when installed
-        "log_level": "warning",
-        "access_log": False,  # one log line per event call would cost more than the call
-        "backlog": 4096,
-    }
+
+def serve(app: str, host: str, port: int, workers: int) -> None:
+    """Serve an app factory (an import string) as the gateway is served: one process, or ``workers``
+    processes with a listening socket each (``workers.run_workers``)."""
+    if workers == 1:
+        import uvicorn
+
+        uvicorn.run(app, host=host, port=port, **SERVER_OPTIONS)
+    else:
+        run_workers(app, host, port, workers, **SERVER_OPTIONS)
 
 
 def create_gateway(settings: Settings | None = None) -> FastAPI:
