@@ -8,7 +8,7 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -84,7 +84,30 @@ def test_the_gateway_workers_acknowledge_only_what_reaches_the_warehouse_once(
 
 
 def _workers(pid: int) -> set[int]:
-    return {int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+    """The supervisor's worker processes (not multiprocessing's resource tracker)."""
+    children = [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return {c for c in children if b"spawn_main" in _cmdline(c)}
+
+
+def _listening(port: int) -> int:
+    """Listening TCP sockets on ``port`` (state 0A in /proc/net/tcp)."""
+    sockets = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+    return sum(1 for s in sockets if s[1].endswith(f":{port:04X}") and s[3] == "0A")
+
+
+def wait_until(done: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting until {what}")
+        time.sleep(0.1)
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def test_each_worker_accepts_on_its_own_socket_and_a_dead_worker_is_replaced(tmp_path: Path) -> None:
@@ -97,19 +120,12 @@ def test_each_worker_accepts_on_its_own_socket_and_a_dead_worker_is_replaced(tmp
         assert len(workers) == 2
         # A listening socket per worker (SO_REUSEPORT), so the kernel spreads connections over them; with
         # one shared socket a burst of keep-alive clients all went to whichever worker woke first.
-        sockets = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
-        listening = [s for s in sockets if s[1].endswith(f":{gateway.port:04X}") and s[3] == "0A"]
-        assert len(listening) == 2
+        wait_until(lambda: _listening(gateway.port) == 2, "both workers listen")
         victim = min(workers)
         os.kill(victim, signal.SIGKILL)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            alive = _workers(gateway.proc.pid)
-            if len(alive) == 2 and victim not in alive:
-                break
-            time.sleep(0.1)
-        else:
-            raise AssertionError("the killed worker was not replaced")
+        pid = gateway.proc.pid
+        wait_until(lambda: len(_workers(pid) - {victim}) == 2, "the killed worker is replaced")
+        wait_until(lambda: _listening(gateway.port) == 2, "the new worker listens")
         for i in range(20):  # every new connection lands on a live worker again
             with httpx.Client(auth=(key, "")) as client:
                 event = {"userId": "u1", "event": "After", "messageId": f"m{i}"}
