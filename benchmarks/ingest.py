@@ -246,11 +246,15 @@ def family(pid: int) -> list[int]:
 
 
 @contextmanager
-def server(args: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def server(
+    args: list[str], env: dict[str, str], port: int, log: Path, workers: int = 1
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A server process, once it answers and (with several workers) every worker listens."""
     with log.open("ab") as out:
         proc = subprocess.Popen([sys.executable, *args], env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_healthy(proc, port, log)
+        wait_listening(port, workers, log)
         yield proc
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -275,6 +279,17 @@ def wait_healthy(proc: subprocess.Popen[bytes], port: int, log: Path, timeout: f
             pass
         time.sleep(0.1)
     raise SystemExit(f"the server did not start:\n{log.read_text(errors='replace')}")
+
+
+def wait_listening(port: int, workers: int, log: Path, timeout: float = 60) -> None:
+    """Each gateway worker listens on a socket of its own: wait for all, not only the first to start."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+        if sum(1 for r in rows if r[1].endswith(f":{port:04X}") and r[3] == "0A") >= workers:
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"not every worker listens:\n{log.read_text(errors='replace')}")
 
 
 def tagora(*args: str) -> list[str]:
@@ -361,7 +376,7 @@ def main() -> None:
     )
 
     port = free_port()
-    with server(bare_server_args(port, args.workers), env, port, run.log) as proc:
+    with server(bare_server_args(port, args.workers), env, port, run.log, args.workers) as proc:
         pids = family(proc.pid)
         bare_batch = run.phase("bare /v1/batch", port, batch_calls(run.key, "x"), pids)
         bare_track = run.phase("bare /v1/track", port, track_calls(run.key, "y"), pids)
@@ -370,7 +385,7 @@ def main() -> None:
     port, main_port = free_port(), free_port()
     gateway = tagora("tracking", "serve", "--port", str(port), "--workers", str(args.workers))
     idle_main = {**env, "TAGORA_TRACKING_LOADER_INTERVAL_S": "0"}
-    with server(gateway, env, port, run.log) as proc:
+    with server(gateway, env, port, run.log, args.workers) as proc:
         pids = family(proc.pid)
         with server(tagora("serve", "--port", str(main_port)), idle_main, main_port, run.log):
             batch = run.phase("durable /v1/batch", port, batch_calls(run.key, "b"), pids)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import re
 import uuid
-import zlib
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
+import pyarrow as pa
 from pydantic import ValidationError
 
 from tagora.core.clock import as_utc
@@ -20,6 +20,8 @@ from tagora.ingest.tracking.schemas import MESSAGE_TYPES, Message
 MAX_EVENT_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
 PACK_FROM = 2048
+LZ4 = b"\x01"
+_LZ4 = pa.Codec("lz4")
 UTM = {"utm_source": "source", "utm_medium": "medium", "utm_campaign": "name", "utm_term": "term",
        "utm_content": "content"}  # fmt: skip
 CUSTOMER_TRAITS = {"name": 256, "email": 256, "phone": 32}
@@ -58,22 +60,24 @@ def dumps(value: Any) -> str:
 
 
 def pack(events: bytes) -> bytes:
-    """A call's events (a JSON array) as the inbox keeps them: zlib-compressed at level 1 from 2 KB.
+    """A call's events (a JSON array) as the inbox keeps them: LZ4-compressed from ``PACK_FROM`` bytes.
 
-    Event JSON shrinks 5-25x, and compressing costs less CPU than SQLite spends writing the bytes saved
-    to its WAL and copying them again at the checkpoint; below ``PACK_FROM`` it does not pay. An 8 KB
-    window and ``memLevel`` 6 keep zlib's state at 64 KB, under malloc's mmap threshold: the default
-    256 KB is mapped and faulted in afresh on every call, which costs more than compressing a call.
+    Event JSON shrinks 5-15x, and LZ4 compresses a 44 KB batch in ~16 us (zlib at level 1: ~65 us), less
+    than SQLite spends writing the bytes saved to its WAL and copying them again at the checkpoint. Below
+    ``PACK_FROM`` it does not pay. The form: ``LZ4`` (one byte), the JSON's length (4 bytes, little
+    endian), then an LZ4 frame (pyarrow's codec, which needs the length to decompress).
     """
     if len(events) < PACK_FROM:
         return events
-    packer = zlib.compressobj(1, zlib.DEFLATED, 13, 6)
-    return packer.compress(events) + packer.flush()
+    return LZ4 + len(events).to_bytes(4, "little") + _LZ4.compress(events, asbytes=True)
 
 
 def unpack(stored: bytes) -> bytes:
-    """The JSON array back; a payload stored uncompressed (it starts with ``[``) is taken as it is."""
-    return stored if stored[:1] == b"[" else zlib.decompress(stored)
+    """The JSON array back; a payload kept as it is starts with ``[``."""
+    if stored[:1] != LZ4:
+        return stored
+    size = int.from_bytes(stored[1:5], "little")
+    return bytes(_LZ4.decompress(stored[5:], decompressed_size=size, asbytes=True))
 
 
 def encoded_size(raw: Any) -> int:
