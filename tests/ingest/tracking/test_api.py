@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -221,6 +222,28 @@ def test_a_body_that_is_not_json_is_a_400(api: TestClient, write_key: str) -> No
     response = api.post("/v1/track", content=b"{oops", headers=basic(write_key))
     assert response.status_code == 400
     assert response.json()["error"]["data"]["field"] == "body"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"userId": "u1", "event": "Caf\u00e9"}'.encode("latin-1"),  # Latin-1, not UTF-8
+        '{"userId": "u1", "event": "购买"}'.encode("gb18030"),  # GB 18030, as some Chinese systems send
+        b'{"userId": "u1", "event": "\xff\xfe"}',
+        "\ufeff".encode("utf-16") + b'{"userId": "u1"}',
+    ],
+)
+def test_a_body_that_is_not_utf8_is_a_400_that_says_so(
+    api: TestClient, stores: Stores, write_key: str, body: bytes
+) -> None:
+    response = api.post("/v1/track", content=body, headers=basic(write_key))
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["data"]["field"] == "body" and "JSON" in error["message"]
+    in_batch = api.post("/v1/batch", content=gzip.compress(b'{"batch": [' + body + b"]}"),
+                        headers={**basic(write_key), "Content-Encoding": "gzip"})  # fmt: skip
+    assert in_batch.status_code == 400, in_batch.text
+    assert inbox(stores) == [] and dead(stores) == []  # nothing half-written
 
 
 def test_a_batch_keeps_valid_events_and_dead_letters_invalid_ones(
