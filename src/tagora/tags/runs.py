@@ -29,7 +29,6 @@ from tagora.tags.schemas import RunPublic, TagDraft
 from tagora.tags.specs import TagValueType
 
 SCOPE = "_tag_scope"
-LONG = "_tag_long"
 
 
 def live_drafts(stores: Stores) -> dict[str, TagDraft]:
@@ -120,16 +119,17 @@ def _execute(
 
     rows = value_rows(con, drafts, as_of, scope, external, run_id, now, stage)
     written = 0
-    if rows is not None:
-        # Materialized once (in memory), then appended to the current values and to the run's snapshot.
-        con.create_table(LONG, rows.mutate(origin_uid=rows.uid), temp=True, overwrite=True)
-        written = int(con.table(LONG).count().execute())
     with atomic(con):  # readers see the old values or the new ones, never none
         _replace(con, sorted(drafts), uids is not None)
         if rows is not None:
-            con.insert(CURRENT, con.table(LONG))
-            con.insert(HISTORY, con.table(LONG))
-    for name in (WIDE, LONG, PROFILES, SCOPE):
+            # Computed straight into the current values, then the run's snapshot copied from them: no
+            # intermediate table (each copy of tens of millions of rows costs seconds).
+            con.insert(CURRENT, rows.mutate(origin_uid=rows.uid))
+            current = con.table(CURRENT)
+            snapshot = current.filter(current.run_id == run_id)
+            con.insert(HISTORY, snapshot)
+            written = int(snapshot.count().execute())
+    for name in (WIDE, PROFILES, SCOPE):
         con.drop_table(name, force=True)
     return customers, written
 
