@@ -316,9 +316,10 @@ WITH s AS (
 ), g AS (SELECT uid, category, sum(w) AS weight FROM s WHERE category IS NOT NULL GROUP BY ALL)
 SELECT * FROM g QUALIFY row_number() OVER (PARTITION BY uid ORDER BY weight DESC, category) <= 5;
 """
-# The same rows Tagora stores: current values and the run's snapshot, one row per customer and tag.
+# The same rows Tagora stores: current values, and the run's snapshot copied from them, one row per
+# customer and tag (the same columns, ``origin_uid`` included).
 STORE_SQL = """
-CREATE OR REPLACE TEMP TABLE sql_long AS
+CREATE OR REPLACE TABLE sql_values AS
 WITH nums AS (
   UNPIVOT (SELECT uid, COLUMNS(c -> c IN ({numbers}))::DOUBLE FROM sql_result)
   ON COLUMNS(* EXCLUDE (uid)) INTO NAME tag VALUE number
@@ -327,14 +328,12 @@ WITH nums AS (
   ON COLUMNS(* EXCLUDE (uid)) INTO NAME tag VALUE value
 )
 SELECT uid, tag, NULL::VARCHAR AS value, number, 1.0::DOUBLE AS weight, now() AS computed_at,
-       0::BIGINT AS run_id,
-       'run' AS source FROM nums
+       0::BIGINT AS run_id, 'run' AS source, uid AS origin_uid FROM nums
 UNION ALL
-SELECT uid, tag, value, NULL::DOUBLE, 1.0, now(), 0, 'run' FROM texts
+SELECT uid, tag, value, NULL::DOUBLE, 1.0, now(), 0, 'run', uid FROM texts
 UNION ALL
-SELECT uid, 'category_interest', category, NULL, round(weight, 6), now(), 0, 'run' FROM sql_interest;
-CREATE OR REPLACE TABLE sql_values AS SELECT * FROM sql_long;
-CREATE OR REPLACE TABLE sql_value_history AS SELECT * FROM sql_long;
+SELECT uid, 'category_interest', category, NULL, round(weight, 6), now(), 0, 'run', uid FROM sql_interest;
+CREATE OR REPLACE TABLE sql_value_history AS SELECT * FROM sql_values WHERE run_id = 0;
 """
 END_SQL = "TIMESTAMPTZ '2026-11-01 00:00:00+00'"
 PLACES = {

@@ -213,7 +213,7 @@ def _all(expr: All, index: TagIndex, segments: SegmentLookup | None, path: str) 
 def _within(
     members: BitMap, expr: Expr, index: TagIndex, segments: SegmentLookup | None, path: str
 ) -> BitMap:
-    """``members`` that meet ``expr`` (a new bitmap, or ``members`` itself when nothing narrows it).
+    """``members`` that meet ``expr`` (a new bitmap; ``members`` is not changed).
 
     Each step costs about what is left of ``members``, not what the part selects: parts of an AND are
     applied smallest first, a NOT takes away what it matches among the members, an OR joins what each
