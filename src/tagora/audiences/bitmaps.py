@@ -177,8 +177,11 @@ class NumericIndex:
             return BitMap()
         if high - low < self.bucket:
             return members & self._slice(low, high)
-        out = members & self.present if high >= len(self.uids) else self._keep(members, high)
-        return self._drop(out, low) if low else out
+        if high < len(self.uids):
+            out = self._keep(members, high)
+            return self._drop(out, low) if low else out
+        # Up to the end: drop the rows below first, then keep those with a value among the (fewer) left.
+        return (self._drop(members, low) if low else members) & self.present
 
     def compare(self, op: str, value: float) -> BitMap:
         if op == "!=":

@@ -136,9 +136,18 @@ def _narrow(members: BitMap, c: Condition, target: Index, universe: BitMap, path
     if isinstance(target, WeightedIndex) and c.op == "contains" and c.min_weight is not None:
         weights = target.weights.get(str(values[0]))
         return BitMap() if weights is None else weights.narrow(members, *weights.rows(">=", c.min_weight))
-    if isinstance(target, ValueIndex) and c.op in ("!=", "not_in"):
+    if isinstance(target, ValueIndex) and c.op in ("!=", "not_in", "in"):
+        if c.op != "in":
+            out = members & target.present
+            out -= _hits(target, values)
+            return out
+        # "in" several values: "has a value, less the other values" when those are fewer customers.
+        chosen = {str(v) for v in values}
+        size = sum(len(b) for v, b in target.bitmaps.items() if v in chosen)
+        if len(chosen) == 1 or size <= len(target.present) - size:
+            return members & _hits(target, values)
         out = members & target.present
-        out -= _hits(target, values)
+        out -= union([b for v, b in target.bitmaps.items() if v not in chosen])
         return out
     return members & _leaf(path, c, target, universe)
 
