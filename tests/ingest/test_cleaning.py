@@ -17,7 +17,19 @@ from tagora.profiles import facade
 HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
 SOURCES = Path(ingest_sources.__file__).parent
 FIXTURES = SOURCES / "synthetic" / "fixtures"
-ONLINE_RETAIL_FIXTURES = SOURCES / "online_retail" / "fixtures"
+# One line per cleaning rule, in the Online Retail format; codes, customers and descriptions invented.
+DIRTY_LINES = (
+    "1001,90001A,TEST CANDLE,6,2011-06-01 10:00:00,2.55,90001.0,United Kingdom\n"
+    "1001,POST,POSTAGE,1,2011-06-01 10:00:00,18.00,90001.0,United Kingdom\n"
+    "1002,90001A,TEST CANDLE,6,2011-06-01 10:00:00,2.55,,United Kingdom\n"
+    "1003,90001A,,6,2011-06-01 10:00:00,2.55,90002.0,France\n"
+    "1004,90001A,TEST CANDLE,6,2011-06-01 10:00:00,0,90002.0,France\n"
+    "1005,90001A,TEST CANDLE,-2,2011-06-01 10:00:00,2.55,90002.0,France\n"
+    "1006,90001A,TEST CANDLE,six,2011-06-01 10:00:00,2.55,90002.0,France\n"
+    "1007,90001A,TEST CANDLE,6,yesterday,2.55,90002.0,France\n"
+    "A1008,B,Adjust bad debt,1,2011-06-01 10:00:00,-5,,United Kingdom\n"
+    "C1009,90001A,TEST CANDLE,-1,2011-06-02 10:00:00,2.55,90002.0,France\n"
+)
 
 
 def write(tmp_path: Path, body: str, header: str = HEADER) -> Path:
@@ -27,7 +39,7 @@ def write(tmp_path: Path, body: str, header: str = HEADER) -> Path:
 
 
 def test_each_dirty_line_is_rejected_with_its_reason(stores: Stores, tmp_path: Path) -> None:
-    path = ONLINE_RETAIL_FIXTURES / "dirty_lines.csv"  # one line per cleaning rule
+    path = write(tmp_path, DIRTY_LINES)
     report = import_online_retail(stores, CLI_OPERATOR, path)
     assert report.rows_read == 10
     assert report.rejected_by_reason == {
