@@ -229,5 +229,5 @@ def test_numeric_ranges_and_narrowing_match_numpy_at_every_threshold(bucket: int
                 assert set(index.narrow(members, *index.rows(op, threshold))) == expected & set(members)
         high = threshold + int(rng.integers(0, 40))
         inside = set(uids[(values >= threshold) & (values <= high)].tolist())
-        assert set(index.between(threshold, high)) == inside
+        assert set(index.select(*index.rows("between", (threshold, high)))) == inside
         assert set(index.narrow(members, *index.rows("between", (threshold, high)))) == inside & set(members)

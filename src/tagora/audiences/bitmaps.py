@@ -167,7 +167,9 @@ class NumericIndex:
             return BitMap()
         if high - low < self.bucket:
             return self._slice(low, high)
-        top = self.present.copy() if high >= len(self.uids) else self._prefix(high)
+        if high >= len(self.uids):  # to the end: _drop makes the new bitmap, or a copy when from 0
+            return self._drop(self.present, low) if low else self.present.copy()
+        top = self._prefix(high)
         return self._drop(top, low) if low else top
 
     def narrow(self, members: BitMap, low: int, high: int) -> BitMap:
@@ -187,9 +189,6 @@ class NumericIndex:
         if op == "!=":
             return self.present - self.select(*self.rows("=", value))
         return self.select(*self.rows(op, value))
-
-    def between(self, low: float, high: float) -> BitMap:
-        return self.select(*self.rows("between", (low, high)))
 
     def nbytes(self) -> int:
         bitmaps = [self.present, *self.buckets, *self.cumulative]
@@ -264,10 +263,11 @@ class WeightedIndex:
         return cls(per_value, union([i.present for i in per_value.values()]))
 
     def contains(self, value: str, min_weight: float | None = None) -> BitMap:
+        """Who has ``value`` (with at least ``min_weight``); without a weight, the index's own bitmap."""
         index = self.weights.get(value)
         if index is None:
             return BitMap()
-        return index.present.copy() if min_weight is None else index.compare(">=", min_weight)
+        return index.present if min_weight is None else index.compare(">=", min_weight)
 
     def nbytes(self) -> int:
         return sum(i.nbytes() for i in self.weights.values())

@@ -113,10 +113,7 @@ def _leaf(path: str, c: Condition, target: Index, universe: BitMap) -> BitMap:
             return hits if c.op == "in" else target.present - hits
         return target.compare(c.op, float(values[0]))
     if isinstance(target, WeightedIndex):
-        weights = target.weights.get(str(values[0]))
-        if weights is None:
-            return BitMap()
-        return weights.present if c.min_weight is None else weights.compare(">=", c.min_weight)
+        return target.contains(str(values[0]), c.min_weight)
     hits = _hits(target, values)
     return hits if c.op in ("=", "in") else target.present - hits
 
@@ -176,14 +173,7 @@ def _size(c: Condition, target: Index, universe: BitMap, path: str) -> int:
 def evaluate(expr: Expr, index: TagIndex, segments: SegmentLookup | None = None) -> BitMap:
     """The members of ``expr``: a new bitmap the caller may change."""
     result = _evaluate(expr, index, segments, "")
-    return result.copy() if _shared(expr) else result
-
-
-def _shared(expr: Expr) -> bool:
-    """Whether ``_evaluate`` may answer with a bitmap of the index itself."""
-    return isinstance(expr, Condition) or (
-        isinstance(expr, All) and len(expr.all) == 1 and _shared(expr.all[0])
-    )
+    return result.copy() if isinstance(expr, Condition) else result  # a leaf may be the index's own
 
 
 def _estimate(expr: Expr, index: TagIndex, path: str) -> int:
@@ -209,14 +199,20 @@ def _parts(expr: All, index: TagIndex, path: str) -> list[tuple[str, Expr]]:
 
 
 def _all(expr: All, index: TagIndex, segments: SegmentLookup | None, path: str) -> BitMap:
-    """The smallest part first; each further part then narrows what is left (``_within``)."""
+    """The smallest part first; the others then narrow what is left."""
     (first_path, first), *rest = _parts(expr, index, path)
-    members = _evaluate(first, index, segments, first_path)
-    for at, part in rest:
+    return _narrowed(_evaluate(first, index, segments, first_path), rest, index, segments)
+
+
+def _narrowed(
+    members: BitMap, parts: list[tuple[str, Expr]], index: TagIndex, segments: SegmentLookup | None
+) -> BitMap:
+    """``members`` narrowed by each part in turn (a new bitmap, never the index's own, even when empty)."""
+    for at, part in parts:
         if not members:
-            return BitMap()  # (never the index's own empty bitmap: the caller may change the answer)
+            return BitMap()
         members = _within(members, part, index, segments, at)
-    return members
+    return members if parts else members.copy()
 
 
 def _within(
@@ -229,11 +225,7 @@ def _within(
     branch keeps, and a range narrows from its cumulative bitmaps.
     """
     if isinstance(expr, All):
-        for at, part in _parts(expr, index, path):
-            if not members:
-                return BitMap()
-            members = _within(members, part, index, segments, at)
-        return members
+        return _narrowed(members, _parts(expr, index, path), index, segments)
     if isinstance(expr, Not):
         return members - _within(members, expr.not_, index, segments, f"{path}not.")
     if isinstance(expr, AnyOf):
