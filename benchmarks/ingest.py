@@ -35,6 +35,7 @@ from fastapi.responses import Response
 
 from tagora.ingest.tracking.api import read_body
 from tagora.ingest.tracking.messages import MAX_BATCH_BYTES, MAX_EVENT_BYTES, loads
+from tagora.ingest.tracking.workers import listening
 
 BENCH_DIR = Path(__file__).resolve().parent
 SCALES = {  # seconds per measured phase, warm-up seconds
@@ -285,8 +286,7 @@ def wait_listening(port: int, workers: int, log: Path, timeout: float = 60) -> N
     """Each gateway worker listens on a socket of its own: wait for all, not only the first to start."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        rows = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
-        if sum(1 for r in rows if r[1].endswith(f":{port:04X}") and r[3] == "0A") >= workers:
+        if listening(port) >= workers:
             return
         time.sleep(0.1)
     raise SystemExit(f"not every worker listens:\n{log.read_text(errors='replace')}")

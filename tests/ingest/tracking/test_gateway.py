@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tagora.ingest.tracking.workers import listening
 from tests.ingest.tracking.server import Gateway, Server
 from tests.ingest.tracking.test_segment_client import wait_for_empty_inbox
 
@@ -89,12 +90,6 @@ def _workers(pid: int) -> set[int]:
     return {c for c in children if b"spawn_main" in _cmdline(c)}
 
 
-def _listening(port: int) -> int:
-    """Listening TCP sockets on ``port`` (state 0A in /proc/net/tcp)."""
-    sockets = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
-    return sum(1 for s in sockets if s[1].endswith(f":{port:04X}") and s[3] == "0A")
-
-
 def wait_until(done: Callable[[], bool], what: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not done():
@@ -120,12 +115,12 @@ def test_each_worker_accepts_on_its_own_socket_and_a_dead_worker_is_replaced(tmp
         assert len(workers) == 2
         # A listening socket per worker (SO_REUSEPORT), so the kernel spreads connections over them; with
         # one shared socket a burst of keep-alive clients all went to whichever worker woke first.
-        wait_until(lambda: _listening(gateway.port) == 2, "both workers listen")
+        wait_until(lambda: listening(gateway.port) == 2, "both workers listen")
         victim = min(workers)
         os.kill(victim, signal.SIGKILL)
         pid = gateway.proc.pid
         wait_until(lambda: len(_workers(pid) - {victim}) == 2, "the killed worker is replaced")
-        wait_until(lambda: _listening(gateway.port) == 2, "the new worker listens")
+        wait_until(lambda: listening(gateway.port) == 2, "the new worker listens")
         for i in range(20):  # every new connection lands on a live worker again
             with httpx.Client(auth=(key, "")) as client:
                 event = {"userId": "u1", "event": "After", "messageId": f"m{i}"}

@@ -20,11 +20,19 @@ import sys
 import threading
 import time
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
 STARTUP_FAILURE = 3  # uvicorn's exit code when the application could not start
 RESTART_PAUSE_S = 1.0
+
+
+def listening(port: int) -> int:
+    """How many IPv4 TCP sockets listen on ``port`` (Linux ``/proc/net/tcp``, state 0A): one per worker
+    once every worker has started."""
+    rows = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+    return sum(1 for r in rows if r[1].endswith(f":{port:04X}") and r[3] == "0A")
 
 
 def _socket(host: str, port: int) -> socket.socket:
