@@ -182,8 +182,10 @@ class NumericIndex:
         if high < len(self.uids):
             out = self._keep(members, high)
             return self._drop(out, low) if low else out
-        # Up to the end: drop the rows below first, then keep those with a value among the (fewer) left.
-        return (self._drop(members, low) if low else members) & self.present
+        # Up to the end: only those with a value (often far fewer, e.g. a multi-value tag's weights),
+        # then drop the rows below.
+        out = members & self.present
+        return self._drop(out, low) if low else out
 
     def compare(self, op: str, value: float) -> BitMap:
         if op == "!=":
