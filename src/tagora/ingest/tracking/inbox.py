@@ -12,10 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
+import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from tagora.core.errors import AppError
@@ -97,7 +101,9 @@ class Inbox:
         self.settings = settings
         self.engine = engine = sessions.kw["bind"]
         self._lock = sqlite.write_lock(engine)  # orders the writers of several processes on SQLite
-        self._checkpointer = sqlite.Checkpointer(engine) if sqlite.database_path(engine) else None
+        path = sqlite.database_path(engine)
+        self._writer = sqlite.Writer(path) if path else None
+        self._checkpointer = sqlite.Checkpointer(engine) if path else None
         self.backlog = Backlog(sessions)
         self._queue: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="tagora-tracking-inbox", daemon=True)
@@ -122,6 +128,13 @@ class Inbox:
         return await call.future
 
     def _run(self) -> None:
+        try:
+            self._serve()
+        finally:
+            if self._writer is not None:
+                self._writer.close()
+
+    def _serve(self) -> None:
         stopping = False
         while not stopping:
             first = self._queue.get()
@@ -145,17 +158,25 @@ class Inbox:
                 for call in group:
                     _answer(call, exc)
 
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection | sqlite3.Connection]:
+        """The writer's own SQLite connection, or a pooled one (PostgreSQL)."""
+        if self._writer is not None:
+            with self._writer.transaction() as raw:
+                yield raw
+        else:
+            with self.engine.begin() as connection:
+                yield connection
+
     def _commit_group(self, group: list[_Call]) -> None:
         """One transaction: check the keys, check the backlog, write; answer each call after the commit.
 
-        (The key check reads inside the write transaction: SQLite takes its write lock only at the first
-        insert, and PostgreSQL reads and writes in one transaction without trouble.)
+        (The key check reads inside the write transaction: on SQLite it begins ``IMMEDIATE``, holding the
+        write lock, and PostgreSQL reads and writes in one transaction without trouble.)
         """
         done: list[_Call] = []
         try:
-            with self._lock, self.engine.begin() as connection:
-                if self._checkpointer is not None:
-                    self._checkpointer.leave_checkpoints_to_me(connection)
+            with self._lock, self._transaction() as connection:
                 ids = logic.key_ids(connection, {c.key_hash for c in group})
                 for call in group:
                     if call.key_hash not in ids:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import sqlite3
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -116,9 +117,12 @@ def backlog(sessions: sessionmaker[Session]) -> int:
 _LIVE_KEYS = "SELECT key_hash, id FROM tracking_write_keys WHERE revoked_at IS NULL"
 
 
-def key_ids(connection: Connection, key_hashes: set[str]) -> dict[str, int]:
+def key_ids(connection: Connection | sqlite3.Connection, key_hashes: set[str]) -> dict[str, int]:
     """The ids of the live write keys among these hashes."""
-    rows = connection.exec_driver_sql(_LIVE_KEYS)
+    if isinstance(connection, sqlite3.Connection):
+        rows = connection.execute(_LIVE_KEYS).fetchall()
+    else:
+        rows = list(connection.exec_driver_sql(_LIVE_KEYS))
     return {h: i for h, i in rows if h in key_hashes}
 
 
@@ -196,17 +200,25 @@ def _refuse(out: Accepted, index: int, raw: Any, exc: messages.InvalidEvent) -> 
     )
 
 
-def commit(connection: Connection, calls: list[tuple[int, Accepted]]) -> None:
+def commit(connection: Connection | sqlite3.Connection, calls: list[tuple[int, Accepted]]) -> None:
     """Write the calls' inbox rows (one per call with accepted events) and dead letters in the caller's
-    transaction (a Core connection: the writer commits many calls a second, and a Session costs).
+    transaction: a Core connection, or the inbox writer's own SQLite connection (``sqlite.Writer``: it
+    commits many times a second, and SQLAlchemy's pool and result objects cost more than SQLite's insert).
     Identify traits and ``messageId`` de-duplication are the loader's."""
     dead = [{**row, "write_key_id": key_id} for key_id, call in calls for row in call.dead]
     stored = [(key_id, call) for key_id, call in calls if call.count]
-    if stored and connection.dialect.name == "sqlite":
-        params = [(key_id, c.kind, _sqlite_time(c.received_at), None if c.sent_at is None else
-                   _sqlite_time(c.sent_at), c.ip, c.count, c.payload) for key_id, c in stored]  # fmt: skip
-        connection.exec_driver_sql(_INSERT_CALLS_SQLITE, params)
-    elif stored:
+    if isinstance(connection, sqlite3.Connection):
+        if stored:
+            connection.executemany(_INSERT_CALLS, [(key_id, c.kind, _sqlite_time(c.received_at), None if
+                                   c.sent_at is None else _sqlite_time(c.sent_at), c.ip, c.count, c.payload)
+                                   for key_id, c in stored])  # fmt: skip
+        if dead:
+            columns = ("message_id", "write_key_id", "field", "reason", "payload")
+            connection.executemany(
+                _INSERT_DEAD, [(*(d[c] for c in columns), _sqlite_time(d["received_at"])) for d in dead]
+            )
+        return
+    if stored:
         rows = [{"write_key_id": key_id, "kind": c.kind, "received_at": c.received_at, "sent_at": c.sent_at,
                  "ip": c.ip, "events": c.count, "payload": c.payload} for key_id, c in stored]  # fmt: skip
         connection.execute(insert(InboxCall), rows)
@@ -214,10 +226,14 @@ def commit(connection: Connection, calls: list[tuple[int, Accepted]]) -> None:
         connection.execute(insert(DeadLetter), dead)
 
 
-# A fixed statement (no user input in it): SQLAlchemy's per-value processing costs more than the insert.
-_INSERT_CALLS_SQLITE = (
+# Fixed statements (no user input in them) for the writer's own SQLite connection.
+_INSERT_CALLS = (
     "INSERT INTO tracking_inbox_calls (write_key_id, kind, received_at, sent_at, ip, events, payload)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_DEAD = (
+    "INSERT INTO tracking_dead_letters (message_id, write_key_id, field, reason, payload, received_at)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
 )
 
 
