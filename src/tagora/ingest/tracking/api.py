@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -117,6 +118,10 @@ def _key(request: Request, payload: dict[str, Any]) -> str:
     return key
 
 
+# A site sends with a handful of write keys: hash each once, not on every call.
+_key_hash = functools.lru_cache(maxsize=1024)(hash_token)
+
+
 def _ack(receipt: logic.Receipt) -> Response:
     if not receipt.rejected:  # the common answer, without building a model for it
         return Response(b'{"success":true,"accepted":%d,"rejected":[]}' % receipt.accepted,
@@ -147,7 +152,7 @@ async def _receive(request: Request, kind: str | None) -> Response:
     accepted = logic.accept(kind, events, parse_sent_at(payload.get("sentAt")), utcnow(), client_ip)
     inbox: Inbox = request.app.state.tracking_inbox
     try:
-        receipt = await inbox.submit(hash_token(key), accepted)
+        receipt = await inbox.submit(_key_hash(key), accepted)
     except Overloaded as error:
         headers = {"Retry-After": str(error.retry_after_s)}
         return JSONResponse(error.to_dict(), 429, headers=headers)

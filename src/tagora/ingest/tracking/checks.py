@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import cached_property
 from itertools import repeat
 from operator import itemgetter
 from typing import Any
@@ -104,9 +105,14 @@ class Checker:
         self, kind: str | None, batch_sent_at: datetime | None, received_at: datetime, ip: str | None
     ) -> None:
         self.kind = kind
-        self.shaper = Shaper(kind, batch_sent_at, received_at, ip)
+        self._shaper_args = (kind, batch_sent_at, received_at, ip)
         # A batch sentAt outside years 1000-2999 could push corrected times out of range: shape those.
         self.sent_at_plain = batch_sent_at is None or 1000 <= batch_sent_at.year <= 2999
+
+    @cached_property
+    def shaper(self) -> Shaper:
+        """Built only for the events the checks are unsure of (most calls need none)."""
+        return Shaper(*self._shaper_args)
 
     def refusals(self, events: list[Any], sizes: list[int]) -> dict[int, InvalidEvent]:
         """The refused events by index; ``sizes`` are the events' encoded sizes, as the Shaper counts them."""
@@ -152,6 +158,8 @@ class Checker:
 
     def _plain(self, kind: str, events: list[dict[str, Any]], sizes: list[int]) -> bool:
         """True when the Shaper certainly accepts every one of these events of this type."""
+        if len(events) == 1:
+            return self._plain_one(kind, events[0], sizes[0])
         if max(sizes) > MAX_EVENT_BYTES:
             return False
         usual = _usual_columns(kind, events)
@@ -175,6 +183,28 @@ class Checker:
         if not self.sent_at_plain and any(s.count(None) != len(s) for s in stamps):
             return False
         return all(plain_times(s) for s in stamps)
+
+    def _plain_one(self, kind: str, event: dict[str, Any], size: int) -> bool:
+        """``_plain`` for one event, field by field: a single call is the most common, and setting up the
+        columns would cost more than checking its fields."""
+        get = event.get
+        if size > MAX_EVENT_BYTES or (self.kind is not None and type(get("type")) not in (str, _NONE)):
+            return False
+        ids = [get(name) for name in _IDS]
+        if not all(v is None or (type(v) is str and 0 < len(v) <= 128) for v in ids):
+            return False
+        if ids[1] is None and ids[2] is None:  # neither userId nor anonymousId
+            return False
+        if any(type(get(name, _EMPTY)) is not dict for name in _OBJECTS[kind]):
+            return False
+        name = get("event")
+        if kind == "track" and not (type(name) is str and 0 < len(name) <= 256):
+            return False
+        for title in map(get, _TITLES.get(kind, ())):
+            if title is not None and not (type(title) is str and len(title) <= 256):
+                return False
+        stamps = [s for s in map(get, ("timestamp", "originalTimestamp", "sentAt")) if s is not None]
+        return not stamps or (self.sent_at_plain and plain_times(stamps))
 
 
 # The fields SDKs always send, read from each event in one step (an absent object field reads as empty).
