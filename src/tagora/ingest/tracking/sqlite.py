@@ -62,7 +62,7 @@ def write_lock(engine: Engine) -> AbstractContextManager[Any]:
 
 
 class Writer:
-    """The inbox writer's own connection to the SQLite file, opened in (and only used by) its thread.
+    """The inbox writer's own connection to the SQLite file.
 
     A group commit through SQLAlchemy cost ~300 us of pool checkout, reset and result objects against
     ~50 us for SQLite's BEGIN, select, insert and COMMIT, and a commit of a few single calls is the
@@ -75,7 +75,10 @@ class Writer:
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
-            connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            # Used by one thread at a time: the event loop's, then the one that stops the server.
+            connection = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
             for pragma in PRAGMAS:
                 connection.execute(f"PRAGMA {pragma}")
             self._connection = connection
