@@ -58,8 +58,8 @@ def create_gateway(settings: Settings | None = None) -> FastAPI:
         # and never rescan what start-up left behind (a few percent of CPU per event).
         gc.freeze()
         gc.set_threshold(50_000, 20, 100)
-        # The inbox writer thread needs the GIL between its SQLite calls, while holding the write lock that
-        # the other worker processes wait for: hand the GIL over within 1 ms rather than 5.
+        # Where the inbox commits in a writer thread (PostgreSQL; SQLite commits in the event loop), that
+        # thread needs the GIL between its database calls: hand the GIL over within 1 ms rather than 5.
         sys.setswitchinterval(0.001)
         yield
         engine.dispose()
