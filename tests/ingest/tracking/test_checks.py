@@ -3,6 +3,8 @@ same reasons, and the usual SDK payloads judged without shaping."""
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tagora.ingest.tracking import checks
+from tagora.ingest.tracking import checks, logic, messages
 from tagora.ingest.tracking.checks import Checker, plain_times
 from tagora.ingest.tracking.messages import _ISO_TIME, InvalidEvent, Shaper, encoded_size, parse_sent_at
 from tests.ingest.tracking.test_messages import _JUNK, _ODD_TIMES, raw_messages
@@ -153,3 +155,105 @@ def test_an_invalid_event_in_a_batch_is_refused_alone_with_the_shapers_reason() 
     events[2]["userId"] = None
     events[3] = ["not", "an", "event"]
     assert refused_by_check(events, None, None) == {1: "timestamp", 2: "userId", 3: "body"}
+
+
+# --- a batch checked from its text (``checks.envelope`` + ``logic.accept_texts``) ------------------------
+
+
+def _body(events: list[Any], spaced: bool) -> bytes:
+    try:
+        body = json.dumps(
+            {"batch": events}, indent=1 if spaced else None, ensure_ascii=spaced, allow_nan=True
+        )
+    except ValueError:
+        body = json.dumps({"batch": events}, default=str)
+    return body.encode()
+
+
+_SERVER_ID = re.compile(r"tagora-[0-9a-f-]{36}")
+
+
+def _outcome(accepted: logic.Accepted) -> tuple[Any, ...]:
+    stored = messages.loads(messages.unpack(accepted.payload))
+    ids = [_SERVER_ID.sub("tagora-x", str(e.get("messageId"))) for e in stored]
+    rejected = [(r.index, r.field, r.reason) for r in accepted.receipt.rejected]
+    return accepted.count, rejected, [{**e, "messageId": i} for e, i in zip(stored, ids, strict=True)]
+
+
+def _same_as_parsed(events: list[Any], spaced: bool, batch_sent_at: str | None) -> None:
+    body = _body(events, spaced)
+    sent_at = parse_sent_at(batch_sent_at)
+    batch = checks.envelope(body)
+    parsed = messages.loads(body)["batch"]
+    if batch is None:  # JSON only Python reads (NaN): the API parses such a body whole
+        assert not body.isascii() or b"NaN" in body or b"Infinity" in body
+        return
+    by_text = logic.accept_texts(batch.batch, sent_at, RECEIVED, "10.0.0.1")
+    by_parsing = logic.accept(None, parsed, sent_at, RECEIVED, "10.0.0.1")
+    assert _outcome(by_text) == _outcome(by_parsing)
+    refused = {r.index: r.field for r in by_text.receipt.rejected}
+    assert refused == refused_by_shaper(parsed, None, sent_at)
+
+
+@settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(raw_messages(), min_size=1, max_size=8), st.booleans(), st.booleans(), _BATCH_SENT_AT)
+def test_a_batch_checked_from_its_text_gives_what_parsing_it_gives(
+    cases: list[tuple[dict[str, object], str]], typed: bool, spaced: bool, batch_sent_at: str | None
+) -> None:
+    _same_as_parsed([{**raw, "type": kind} if typed else raw for raw, kind in cases], spaced, batch_sent_at)
+
+
+@settings(max_examples=1000, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(sdk_events(), min_size=1, max_size=8), st.booleans(), _BATCH_SENT_AT)
+def test_sdk_like_batches_checked_from_their_text_give_what_parsing_gives(
+    events: list[Any], spaced: bool, batch_sent_at: str | None
+) -> None:
+    _same_as_parsed(events, spaced, batch_sent_at)
+
+
+def test_a_usual_batch_is_stored_as_sent_and_judged_without_parsing() -> None:
+    events = [sdk_event(i, "2026-11-24T10:15:30.123Z") for i in range(50)]
+    body = orjson.dumps({"batch": events})
+    batch = checks.envelope(body)
+    assert batch is not None
+    check = checks.sure_of_texts(Checker(None, None, RECEIVED, None), batch.batch)
+    assert all(check.sure) and check.unnamed == []
+    accepted = logic.accept_texts(batch.batch, None, RECEIVED, None)
+    assert messages.unpack(accepted.payload) == check.joined == body[len(b'{"batch":') : -1]
+
+
+def test_texts_the_check_cannot_read_alone_are_judged_as_parsed() -> None:
+    texts = [
+        b'{"type":"track","userId":"","userId":"u1","event":"e","messageId":"d"}',  # the last one counts
+        b'{"type":"track","userId":"u2","event":"e","properties":{"n":1e15},"messageId":"big"}',
+        b"[1, 2]",
+        b'{"type":"track","anonymousId":"a","event":"e"}',  # no messageId: the server gives one
+        b'{"type":"track","userId":"u3","event":"e","messageId":"m","context":null}',
+    ]
+    floats = ",".join(f'"k{i}":1e15' for i in range(1700))
+    texts[1] = texts[1].replace(b'"n":1e15', floats.encode())  # 14 KB sent, 35 KB as the Shaper counts it
+    body = b'{"batch":[' + b",".join(texts) + b"]}"
+    batch = checks.envelope(body)
+    assert batch is not None
+    accepted = logic.accept_texts(batch.batch, None, RECEIVED, None)
+    assert [(r.index, r.field) for r in accepted.receipt.rejected] == [
+        (1, "body"),
+        (2, "body"),
+        (4, "context"),
+    ]
+    stored = messages.loads(messages.unpack(accepted.payload))
+    assert [e["userId"] if "userId" in e else e["anonymousId"] for e in stored] == ["u1", "a"]
+    assert stored[1]["messageId"].startswith("tagora-")
+    assert _outcome(accepted) == _outcome(
+        logic.accept(None, messages.loads(body)["batch"], None, RECEIVED, None)
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"batch":[{"type":"track","userId":"u","event":"\xff"}]}',  # not UTF-8
+     b'{"batch":[{"type":"track","userId":"u","event":"e","properties":{"x":NaN}}]}',
+     b'{"batch":{"type":"track"}}', b'[{"type":"track"}]', b'{"batch":[1,]}'],
+)  # fmt: skip
+def test_a_body_that_is_not_a_plain_batch_is_left_to_the_parser(body: bytes) -> None:
+    assert checks.envelope(body) is None

@@ -16,10 +16,12 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import cached_property
 from itertools import repeat
-from operator import itemgetter
-from typing import Any
+from operator import attrgetter, itemgetter
+from typing import Annotated, Any, NamedTuple
 
-from tagora.ingest.tracking.messages import MAX_EVENT_BYTES, InvalidEvent, Shaper
+import msgspec
+
+from tagora.ingest.tracking.messages import MAX_EVENT_BYTES, InvalidEvent, Shaper, encoded_size, loads
 
 _NONE = type(None)
 _EMPTY: dict[str, Any] = {}  # the default of an absent object field: never changed
@@ -225,3 +227,136 @@ def _usual_columns(kind: str, events: list[dict[str, Any]]) -> dict[str, Sequenc
             name: list(map(dict.get, events, repeat(name), repeat(_EMPTY if name in _OBJECT_NAMES else None)))
             for name in names
         }
+
+
+# --- a batch as sent: its events checked from their JSON text, without building them as Python objects ---
+
+
+class Envelope(msgspec.Struct):
+    """A ``/v1/batch`` body: each event kept as its JSON text (``Raw``), the rest of the body skipped."""
+
+    batch: list[msgspec.Raw]
+    sentAt: Any = None
+    writeKey: Any = None
+
+
+_ENVELOPE = msgspec.json.Decoder(Envelope)
+
+
+def envelope(body: bytes) -> Envelope | None:
+    """The body as a batch of events, or None when it is not UTF-8 JSON with a list named ``batch`` (or is
+    JSON only Python's reader takes): the caller then parses it whole, and names the problem."""
+    try:
+        body.decode()  # the skipped parts of events are not decoded, so their UTF-8 is checked here
+        return _ENVELOPE.decode(body)
+    except (UnicodeDecodeError, msgspec.DecodeError, msgspec.ValidationError):
+        return None
+
+
+class _Object(msgspec.Struct, frozen=True):
+    """A JSON object whose content this check does not read (it is skipped, not decoded)."""
+
+
+_ANY_OBJECT = _Object()
+_Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+_Title = Annotated[str, msgspec.Meta(max_length=256)]
+
+
+class _Fields(msgspec.Struct):
+    """The fields ``Checker._plain`` reads, with its limits, and at least as strict: an event that does not
+    decode as this (a number as an id, ``null`` as the context, an unknown type's odd field) is unsure."""
+
+    type: str | None = None
+    messageId: _Id | None = None
+    userId: _Id | None = None
+    anonymousId: _Id | None = None
+    event: Annotated[str, msgspec.Meta(min_length=1, max_length=256)] | None = None
+    name: _Title | None = None
+    category: _Title | None = None
+    timestamp: str | None = None
+    originalTimestamp: str | None = None
+    sentAt: str | None = None
+    context: _Object = _ANY_OBJECT
+    integrations: _Object = _ANY_OBJECT
+    properties: _Object = _ANY_OBJECT
+    traits: _Object = _ANY_OBJECT
+
+
+_FIELDS = msgspec.json.Decoder(_Fields)
+_FIELD_LISTS = msgspec.json.Decoder(list[_Fields])
+# Re-encoding parsed JSON (as the Shaper measures an event) makes no token longer than 4.5 times its text
+# (``1e15`` -> ``1000000000000000.0``; whitespace and escapes only shrink): below this many bytes an event
+# is certainly within the limit, above it its size is measured.
+SURELY_SMALL = MAX_EVENT_BYTES // 5
+_TIMES = attrgetter("timestamp", "originalTimestamp", "sentAt")
+
+
+def _fields(text: msgspec.Raw) -> _Fields | None:
+    try:
+        return _FIELDS.decode(text)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+
+
+class TextCheck(NamedTuple):
+    sure: list[bool]  # per event: the Shaper certainly accepts it
+    unnamed: list[int]  # the sure events without a messageId
+    joined: bytes  # the events as one JSON array
+
+
+def sure_of_texts(checker: Checker, texts: Sequence[msgspec.Raw]) -> TextCheck:
+    """Which events, each given as its JSON text, the Shaper certainly accepts.
+
+    The judgement of ``Checker._plain``, made on the fields decoded in C (``_Fields``) rather than on
+    parsed events: an event it is unsure of is for the caller to parse and check (``Checker.refusals``).
+    The events are decoded as one array (one call), and one by one only when one of them does not decode;
+    they are judged a column at a time, and one by one only when a column has something unusual.
+    """
+    joined = b"[" + b",".join(texts) + b"]"
+    try:
+        fields: list[_Fields | None] = list(_FIELD_LISTS.decode(joined))
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        fields = list(map(_fields, texts))
+    if None not in fields and _all_plain(fields):  # type: ignore[arg-type]
+        sure = [True] * len(fields)
+    else:
+        sure = [f is not None and _plain_fields(f) for f in fields]
+    if max(map(len, texts), default=0) > SURELY_SMALL:
+        for i, text in enumerate(texts):
+            if sure[i] and len(text) > SURELY_SMALL:
+                sure[i] = encoded_size(loads(bytes(text))) <= MAX_EVENT_BYTES
+    known = fields if all(sure) else [f for f, ok in zip(fields, sure, strict=True) if ok]
+    stamps = list(zip(*map(_TIMES, known), strict=True))
+    skew_plain = checker.sent_at_plain or all(s.count(None) == len(s) for s in stamps)
+    if not (skew_plain and all(map(plain_times, stamps))):  # find which: each event's times alone
+        for i, f in enumerate(fields):
+            if sure[i] and f is not None:
+                times = [t for t in _TIMES(f) if t is not None]
+                sure[i] = not times or (checker.sent_at_plain and plain_times(times))
+    unnamed = [i for i, f in enumerate(fields) if sure[i] and f is not None and f.messageId is None]
+    return TextCheck(sure, unnamed, joined)
+
+
+def _plain_fields(f: _Fields) -> bool:
+    """What ``_Fields`` leaves to check: a type the check knows, an id, a track call's name."""
+    return (
+        f.type in _OBJECTS
+        and (f.userId is not None or f.anonymousId is not None)
+        and (f.event is not None or f.type != "track")
+    )
+
+
+_COLUMNS = attrgetter("type", "userId", "anonymousId", "event")
+
+
+def _all_plain(fields: list[_Fields]) -> bool:
+    """``_plain_fields`` of every event, a column at a time (False: judge them one by one)."""
+    if not fields:
+        return True
+    types, users, anonymous, names = zip(*map(_COLUMNS, fields), strict=True)
+    kinds = set(types)
+    if not kinds <= _OBJECTS.keys():
+        return False
+    if None in users and None in anonymous and (None, None) in zip(users, anonymous, strict=True):
+        return False
+    return None not in names or "track" not in kinds

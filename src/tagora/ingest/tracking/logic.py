@@ -5,12 +5,14 @@ from __future__ import annotations
 import secrets
 import sqlite3
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from itertools import repeat
 from typing import Any
 
+import msgspec
 import orjson
 from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,7 +24,7 @@ from tagora.core.db import transaction
 from tagora.core.errors import AppError, CoreErrorCode
 from tagora.core.stores import Stores
 from tagora.ingest.tracking import messages
-from tagora.ingest.tracking.checks import Checker
+from tagora.ingest.tracking.checks import Checker, sure_of_texts
 from tagora.ingest.tracking.models import DeadLetter, InboxCall, InboxEvent, WriteKey
 from tagora.ingest.tracking.schemas import RejectedEvent, WriteKeyPublic
 
@@ -170,6 +172,36 @@ def accept(
         for i in kept:
             parts[i] = _stored(raws[i], kind)
     out.payload = messages.pack(b"[" + b",".join([parts[i] for i in kept]) + b"]")
+    out.count = out.receipt.accepted = len(kept)
+    return out
+
+
+def accept_texts(
+    texts: Sequence[msgspec.Raw], batch_sent_at: datetime | None, received_at: datetime, ip: str | None
+) -> Accepted:
+    """``accept`` for a batch's events as sent, each its JSON text (``checks.envelope``).
+
+    The events the check is sure of are stored as sent, never built as Python objects (parsing a batch
+    costs more than checking it); only the others are parsed, to be checked as ``accept`` checks them.
+    """
+    out = Accepted(None, received_at, batch_sent_at, ip)
+    checker = Checker(None, batch_sent_at, received_at, ip)
+    sure, unnamed, joined = sure_of_texts(checker, texts)
+    parts: list[Any] = list(texts)
+    unsure = [i for i, ok in enumerate(sure) if not ok]
+    parsed = {i: messages.loads(bytes(texts[i])) for i in (*unsure, *unnamed)}  # JSON the envelope read
+    refused: dict[int, messages.InvalidEvent] = {}
+    if unsure:
+        events = [parsed[i] for i in unsure]
+        found = checker.refusals(events, list(map(len, _encoded(events))))
+        refused = {unsure[j]: exc for j, exc in found.items()}
+        unnamed += [i for i in unsure if i not in refused and parsed[i].get("messageId") is None]
+    for index, exc in sorted(refused.items()):
+        _refuse(out, index, parsed[index], exc)
+    for i in unnamed:
+        parts[i] = _stored(parsed[i], None)
+    kept = [parts[i] for i in range(len(texts)) if i not in refused]
+    out.payload = messages.pack(b"[" + b",".join(kept) + b"]" if refused or unnamed else joined)
     out.count = out.receipt.accepted = len(kept)
     return out
 
