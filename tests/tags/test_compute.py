@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -88,6 +89,25 @@ def test_runs_are_recorded_and_computing_needs_the_permission(shop: Stores) -> N
     assert caught.value.status == 403
     with pytest.raises(AppError, match="'nope' has no published version"):
         compute_tags(shop, tags=["nope"])
+
+
+def test_a_run_that_fails_while_publishing_leaves_the_old_values_and_no_snapshot(
+    shop: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = compute_tags(shop, tags=["orders_30d"], as_of=AS_OF)
+    before = tag_values(shop, 1)
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("the disk is full")
+
+    # The snapshot is written, then publishing it as the current values fails.
+    monkeypatch.setattr("tagora.tags.runs._replace", broken)
+    failed = compute_tags(shop, tags=["orders_30d"], as_of=AS_OF + timedelta(days=40))
+    assert failed.status == "failed" and "the disk is full" in failed.errors["run"]
+    assert tag_values(shop, 1) == before
+    history = shop.warehouse.table("tag_value_history")
+    snapshots = history.group_by("run_id").aggregate(n=history.count()).to_pyarrow().to_pylist()
+    assert snapshots == [{"run_id": first.id, "n": 3}]
 
 
 def test_a_dependency_cycle_among_rule_tags_is_refused() -> None:
