@@ -316,10 +316,10 @@ WITH s AS (
 ), g AS (SELECT uid, category, sum(w) AS weight FROM s WHERE category IS NOT NULL GROUP BY ALL)
 SELECT * FROM g QUALIFY row_number() OVER (PARTITION BY uid ORDER BY weight DESC, category) <= 5;
 """
-# The same rows Tagora stores: current values, and the run's snapshot copied from them, one row per
-# customer and tag (the same columns, ``origin_uid`` included).
+# The same rows Tagora stores: the run's snapshot, one row per customer and tag (the same columns,
+# ``origin_uid`` included), and the run's row per tag that publishes it.
 STORE_SQL = """
-CREATE OR REPLACE TABLE sql_values AS
+CREATE OR REPLACE TABLE sql_snapshots AS
 WITH nums AS (
   UNPIVOT (SELECT uid, COLUMNS(c -> c IN ({numbers}))::DOUBLE FROM sql_result)
   ON COLUMNS(* EXCLUDE (uid)) INTO NAME tag VALUE number
@@ -327,13 +327,14 @@ WITH nums AS (
   UNPIVOT (SELECT uid, COLUMNS(c -> c IN ({texts}))::VARCHAR FROM sql_result)
   ON COLUMNS(* EXCLUDE (uid)) INTO NAME tag VALUE value
 )
-SELECT uid, tag, NULL::VARCHAR AS value, number, 1.0::DOUBLE AS weight, now() AS computed_at,
-       0::BIGINT AS run_id, 'run' AS source, uid AS origin_uid FROM nums
+SELECT uid, tag, NULL::VARCHAR AS value, number, 1.0::DOUBLE AS weight, 0::BIGINT AS run_id, uid AS origin_uid
+FROM nums
 UNION ALL
-SELECT uid, tag, value, NULL::DOUBLE, 1.0, now(), 0, 'run', uid FROM texts
+SELECT uid, tag, value, NULL::DOUBLE, 1.0, 0, uid FROM texts
 UNION ALL
-SELECT uid, 'category_interest', category, NULL, round(weight, 6), now(), 0, 'run', uid FROM sql_interest;
-CREATE OR REPLACE TABLE sql_value_history AS SELECT * FROM sql_values WHERE run_id = 0;
+SELECT uid, 'category_interest', category, NULL, round(weight, 6), 0, uid FROM sql_interest;
+CREATE OR REPLACE TABLE sql_snapshot_runs AS SELECT DISTINCT 0::BIGINT AS run_id, tag, now() AS computed_at,
+  true AS everyone FROM sql_snapshots;
 """
 END_SQL = "TIMESTAMPTZ '2026-11-01 00:00:00+00'"
 PLACES = {
@@ -369,7 +370,7 @@ def hand_written_sql(stores: Stores) -> tuple[float, float, int]:
     texts = [d.code for d in drafts if d.value_type.value in ("enum", "boolean")]
     quoted = {"numbers": ", ".join(f"'{c}'" for c in numbers), "texts": ", ".join(f"'{c}'" for c in texts)}
     con.execute(STORE_SQL.format(**quoted))
-    count = con.execute("SELECT count(*) FROM sql_values").fetchone()[0]
+    count = con.execute("SELECT count(*) FROM sql_snapshots").fetchone()[0]
     return aggregated, time.perf_counter() - started, int(count)
 
 

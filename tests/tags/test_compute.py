@@ -6,12 +6,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from tagora.core.auth import CLI_OPERATOR, Principal, Role
 from tagora.core.errors import AppError
 from tagora.core.stores import Stores
 from tagora.identity import facade as identity
 from tagora.profiles import facade as profiles
+from tagora.profiles.models import Customer
 from tagora.tags.compute import order
 from tagora.tags.logic import assign_tag, install_definitions, validate_draft
 from tagora.tags.queries import resolve_customer
@@ -101,13 +103,38 @@ def test_a_run_that_fails_while_publishing_leaves_the_old_values_and_no_snapshot
         raise RuntimeError("the disk is full")
 
     # The snapshot is written, then publishing it as the current values fails.
-    monkeypatch.setattr("tagora.tags.runs._replace", broken)
+    monkeypatch.setattr("tagora.tags.runs._publish", broken)
     failed = compute_tags(shop, tags=["orders_30d"], as_of=AS_OF + timedelta(days=40))
     assert failed.status == "failed" and "the disk is full" in failed.errors["run"]
     assert tag_values(shop, 1) == before
+    for name in ("tag_value_history", "tag_snapshots"):  # what readers see, and what is stored
+        history = shop.warehouse.table(name)
+        snapshots = history.group_by("run_id").aggregate(n=history.count()).to_pyarrow().to_pylist()
+        assert snapshots == [{"run_id": first.id, "n": 3}]
+
+
+def test_a_run_over_some_customers_overrides_their_values_until_the_next_run_over_everyone(
+    shop: Stores,
+) -> None:
+    everyone = compute_tags(shop, tags=["gender", "member_tier"], as_of=AS_OF)
+    assert (tag_values(shop, 1)["member_tier"], tag_values(shop, 2)["gender"]) == ("gold", "male")
+    with shop.sessions() as session, session.begin():
+        cleared = update(Customer).where(Customer.uid.in_([1, 2])).values(member_tier=None, gender=None)
+        session.execute(cleared)
+    some = compute_tags(shop, tags=["gender", "member_tier"], uids=[1], as_of=AS_OF)
+    assert "member_tier" not in tag_values(shop, 1) and "gender" not in tag_values(shop, 1)  # now none
+    assert tag_values(shop, 2)["gender"] == "male"  # not in the run: the last run over everyone's value
+    t = shop.warehouse.table("tag_values")
+    assert set(t.filter(t.uid == 2).run_id.to_pyarrow().to_pylist()) == {everyone.id}
     history = shop.warehouse.table("tag_value_history")
-    snapshots = history.group_by("run_id").aggregate(n=history.count()).to_pyarrow().to_pylist()
-    assert snapshots == [{"run_id": first.id, "n": 3}]
+    ann = history.filter((history.uid == 1) & (history.tag == "member_tier"))
+    assert ann.select("run_id", "value").to_pyarrow().to_pylist() == [
+        {"run_id": everyone.id, "value": "gold"}
+    ]
+    assert some.values_written == 0
+    compute_tags(shop, tags=["gender", "member_tier"], as_of=AS_OF)
+    assert "gender" not in tag_values(shop, 2)
+    assert shop.warehouse.table("tag_overrides").count().execute() == 0
 
 
 def test_a_dependency_cycle_among_rule_tags_is_refused() -> None:

@@ -12,7 +12,7 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +132,7 @@ def _collected(wide: ir.Table) -> ir.Table:
     return ibis.memtable(wide.to_pyarrow())
 
 
-def _on_spark(spark: Any, stores: Stores, as_of: date, run_id: int) -> tuple[pd.DataFrame, Ties]:
+def _on_spark(spark: Any, stores: Stores, as_of: date) -> tuple[pd.DataFrame, Ties]:
     from tagora.core.spark import connect
 
     con = connect(spark)
@@ -144,10 +144,9 @@ def _on_spark(spark: Any, stores: Stores, as_of: date, run_id: int) -> tuple[pd.
     live, external = split(live_drafts(stores))
     assert not external  # the library reads no manual or model tags
     drafts = with_dependencies(live, list(live))
-    now = datetime.now(UTC)
     # The wide table is staged as plain rows: Spark plans each tag's branch over it far faster than over
     # a cached plan (``.cache()``), which it compares with every branch.
-    rows = value_rows(con, drafts, AsOf(as_of), None, external, run_id, now, stage=_collected)
+    rows = value_rows(con, drafts, AsOf(as_of), None, external, stage=_collected)
     assert rows is not None
     return rows.to_pandas(), _tied_modes(con, drafts, AsOf(as_of))
 
@@ -160,7 +159,7 @@ def test_the_built_in_library_gives_the_same_values_on_spark_as_on_duckdb(sample
     drafts = live_drafts(sample)
     weighted = {c for c, d in drafts.items() if isinstance(d.spec, WeightedSpec)}
 
-    spark_rows, ties = _on_spark(spark, sample, END, run.id)
+    spark_rows, ties = _on_spark(spark, sample, END)
     on_duckdb, on_spark = _values(duck, weighted), _values(spark_rows, weighted)
 
     assert len(drafts) >= 30 and set(drafts) == {tag for _, tag in on_duckdb}  # every tag has values

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tagora.core.db import make_engine
-from tagora.core.warehouse import connect_warehouse, ensure_tables
+from tagora.core.warehouse import connect_warehouse, ensure_tables, ensure_views
 from tagora.settings import Settings
 
 # Every module that declares tables; Alembic and the warehouse read them from here.
@@ -37,6 +37,17 @@ def load_models() -> dict[str, ibis.Schema]:
     for name in MODEL_MODULES:
         schemas.update(getattr(importlib.import_module(name), "WAREHOUSE_TABLES", {}))
     return schemas
+
+
+def prepare_warehouse(warehouse: BaseBackend) -> None:
+    """Upgrade what an older release stored, create missing tables, then (re)create the views."""
+    modules = [importlib.import_module(name) for name in MODEL_MODULES]
+    for module in modules:
+        for upgrade in getattr(module, "WAREHOUSE_UPGRADES", ()):
+            upgrade(warehouse)
+    ensure_tables(warehouse, load_models())
+    for module in modules:
+        ensure_views(warehouse, getattr(module, "WAREHOUSE_VIEWS", {}))
 
 
 EVENTS_LOADED = "events_loaded"  # topic: the uids whose new events just reached the warehouse
@@ -86,12 +97,11 @@ def migrate(engine: Engine) -> None:
 
 def open_stores(settings: Settings) -> Stores:
     settings.home.mkdir(parents=True, exist_ok=True)
-    schemas = load_models()
     engine = make_engine(settings.resolved_database_url)
     try:
         migrate(engine)
         warehouse = connect_warehouse(settings.resolved_warehouse_url)
-        ensure_tables(warehouse, schemas)
+        prepare_warehouse(warehouse)
     except Exception:
         engine.dispose()
         raise

@@ -6,7 +6,7 @@ same definitions work on any Ibis backend.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -72,6 +72,18 @@ def ensure_tables(con: BaseBackend, schemas: dict[str, ibis.Schema]) -> None:
         for column, dtype in schema.items():
             if column not in present:
                 _add_column(con, name, column, dtype)
+
+
+def ensure_views(con: BaseBackend, views: dict[str, Callable[[BaseBackend], ir.Table]]) -> None:
+    """(Re)create each view from its definition over ``con``'s tables (so a newer release's applies)."""
+    for name, definition in views.items():
+        con.create_view(name, definition(con), overwrite=True)
+
+
+def delete_where(con: BaseBackend, table: str, condition: sg.exp.Expression) -> None:
+    """``DELETE FROM table WHERE condition``, the condition built with sqlglot (which quotes literals)."""
+    statement = sg.delete(table, where=condition)
+    con.raw_sql(statement.sql(getattr(con, "dialect", None) or con.name))
 
 
 def _add_column(con: BaseBackend, table: str, column: str, dtype: dt.DataType) -> None:

@@ -3,14 +3,13 @@
 Statistical tags over the same fact table share one ``GROUP BY uid`` (each measure is a filtered
 aggregate), attribute tags read the profile columns, rule tags are added in dependency order on top
 (a DAG; a cycle is refused), and the result is materialized once and written as long rows
-(uid, tag, value, number, weight) to ``tag_values`` and to the run's snapshot in ``tag_value_history``.
+(uid, tag, value, number, weight): the run's snapshot (see ``tags.models``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Collection
-from datetime import datetime
 from graphlib import CycleError, TopologicalSorter
 
 import ibis
@@ -38,7 +37,7 @@ from tagora.tags.weights import weighted_values
 
 WIDE = "_tag_wide"
 COMPUTED_KINDS = ("attribute", "statistical", "weighted", "rule")
-VALUE_COLUMNS = ("uid", "tag", "value", "number", "weight", "computed_at", "run_id", "source")
+VALUE_COLUMNS = ("uid", "tag", "value", "number", "weight")
 
 
 def dependencies(draft: TagDraft) -> set[str]:
@@ -197,8 +196,8 @@ def build_wide(
     return wide.select("uid", *sorted(scalar))
 
 
-def long_rows(wide: ir.Table, drafts: dict[str, TagDraft], run_id: int, now: datetime) -> list[ir.Table]:
-    """(uid, tag, value, number, weight, computed_at, run_id, source) for every non-null value."""
+def long_rows(wide: ir.Table, drafts: dict[str, TagDraft]) -> list[ir.Table]:
+    """(uid, tag, value, number, weight) for every non-null value."""
     parts = []
     for code in wide.columns[1:]:
         column = wide[code]
@@ -216,9 +215,6 @@ def long_rows(wide: ir.Table, drafts: dict[str, TagDraft], run_id: int, now: dat
                 value=value,
                 number=number,
                 weight=ibis.literal(1.0),
-                computed_at=ibis.literal(now, "timestamp('UTC')"),
-                run_id=ibis.literal(run_id, "int64"),
-                source=ibis.literal("run"),
             )
         )
     return parts
@@ -230,8 +226,6 @@ def value_rows(
     as_of: AsOf,
     scope: ir.Table | None,
     external: dict[str, TagValueType],
-    run_id: int,
-    now: datetime,
     stage: Callable[[ir.Table], ir.Table] | None = None,
 ) -> ir.Table | None:
     """Every value a run writes, as one Ibis expression over ``con``'s tables (None: nothing to compute).
@@ -243,9 +237,9 @@ def value_rows(
     wide = build_wide(con, drafts, as_of, scope, external)
     if stage is not None:
         wide = stage(wide)
-    parts = long_rows(wide, drafts, run_id, now)
+    parts = long_rows(wide, drafts)
     parts += [
-        weighted_values(con, code, d.spec, as_of, scope, run_id, now)
+        weighted_values(con, code, d.spec, as_of, scope)
         for code, d in sorted(drafts.items())
         if isinstance(d.spec, WeightedSpec)
     ]

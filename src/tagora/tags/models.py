@@ -7,11 +7,14 @@ from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+from ibis.backends import BaseBackend
 from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tagora.core.clock import utcnow
 from tagora.core.db import Base, UTCDateTime
+from tagora.core.warehouse import atomic
 
 
 class TagCategory(Base):
@@ -71,9 +74,11 @@ class TagRun(Base):
     duration_s: Mapped[float | None] = mapped_column(Float)
 
 
-# Warehouse: one row per (customer, tag, value). ``value`` holds enum/boolean/weighted values as text,
-# ``number`` the value of a number tag; ``weight`` is 1 except for weighted multi-value tags; ``source``
-# says who set it: ``run``, ``manual:<user>`` or ``model:<name>@<version>``.
+# Warehouse. What readers see, as two views with the same columns: ``tag_values`` (every customer's current
+# values) and ``tag_value_history`` (each published run's snapshot, and every manual or model write). One
+# row per (customer, tag, value): ``value`` holds enum/boolean/weighted values as text, ``number`` the
+# value of a number tag; ``weight`` is 1 except for weighted multi-value tags; ``source`` says who set
+# it: ``run``, ``manual:<user>`` or ``model:<name>@<version>``.
 TAG_VALUES = ibis.schema(
     {
         "uid": "int64",
@@ -87,6 +92,91 @@ TAG_VALUES = ibis.schema(
         "origin_uid": "int64",  # the record the value was set on: identity merges move it like a fact
     }
 )
-WAREHOUSE_TABLES = {"tag_values": TAG_VALUES, "tag_value_history": TAG_VALUES}
+# Where they are stored. A run writes its values once, to ``tag_snapshots``, without the columns that
+# are the same for the whole run (tens of millions of rows a run: each column costs seconds). Publishing
+# the run adds a row per tag to ``tag_snapshot_runs`` (with computed_at): a run over everyone then
+# becomes each of its tags' current values. Values that supersede those, for some customers, are in
+# ``tag_overrides``: manual and model writes, runs over some customers (real-time tags, identity
+# changes), and for the customers of such a run, a row without value or number where a tag now has none.
+# ``tag_edits`` keeps every manual and model write for the history.
+SNAPSHOT_ROWS = ibis.schema(
+    {
+        "uid": "int64",
+        "tag": "string",
+        "value": "string",
+        "number": "float64",
+        "weight": "float64",
+        "run_id": "int64",
+        "origin_uid": "int64",
+    }
+)
+SNAPSHOT_RUNS = ibis.schema(
+    {"run_id": "int64", "tag": "string", "computed_at": dt.Timestamp(timezone="UTC"), "everyone": "boolean"}
+)
 CURRENT = "tag_values"
 HISTORY = "tag_value_history"
+SNAPSHOTS = "tag_snapshots"
+PUBLISHED = "tag_snapshot_runs"
+OVERRIDES = "tag_overrides"
+EDITS = "tag_edits"
+WAREHOUSE_TABLES = {
+    SNAPSHOTS: SNAPSHOT_ROWS, PUBLISHED: SNAPSHOT_RUNS, OVERRIDES: TAG_VALUES, EDITS: TAG_VALUES,
+}  # fmt: skip
+
+
+def _published_rows(con: BaseBackend, runs: ir.Table) -> ir.Table:
+    """The snapshot rows of ``runs`` (run_id, tag, computed_at) with every column of TAG_VALUES."""
+    s = con.table(SNAPSHOTS)
+    rows = s.join(runs, ["run_id", "tag"])
+    return rows.select(
+        uid=rows.uid, tag=rows.tag, value=rows.value, number=rows.number, weight=rows.weight,
+        computed_at=rows.computed_at, run_id=rows.run_id, source=ibis.literal("run"),
+        origin_uid=rows.origin_uid,
+    )  # fmt: skip
+
+
+def current_view(con: BaseBackend) -> ir.Table:
+    """Each tag's last run over everyone, except where an override says otherwise; and the overrides."""
+    p = con.table(PUBLISHED)
+    everyone = p.filter(p.everyone)
+    latest = everyone.group_by("tag").aggregate(
+        run_id=everyone.run_id.max(), computed_at=everyone.computed_at.argmax(everyone.run_id)
+    )
+    o = con.table(OVERRIDES)
+    base = _published_rows(con, latest).anti_join(o, ["uid", "tag"])
+    return base.union(o.filter(o.value.notnull() | o.number.notnull()))
+
+
+def history_view(con: BaseBackend) -> ir.Table:
+    """Every published run's snapshot, and every manual or model write."""
+    p = con.table(PUBLISHED)
+    return _published_rows(con, p.select("run_id", "tag", "computed_at")).union(con.table(EDITS))
+
+
+WAREHOUSE_VIEWS = {CURRENT: current_view, HISTORY: history_view}
+
+
+def upgrade_warehouse(con: BaseBackend) -> None:
+    """Move tag values stored by a release that kept them in two plain tables to the tables above."""
+    existing = set(con.list_tables())
+    if SNAPSHOTS in existing or CURRENT not in existing:
+        return
+    old, history = (_with_origin(con.table(n)) for n in (CURRENT, HISTORY))
+    runs = history.filter(history.run_id != 0)
+    with atomic(con):
+        for name, schema in WAREHOUSE_TABLES.items():
+            con.create_table(name, schema=schema)
+        con.insert(OVERRIDES, old.select(*TAG_VALUES.names))  # current until the next run replaces them
+        con.insert(SNAPSHOTS, runs.select(*SNAPSHOT_ROWS.names))
+        published = runs.group_by(["run_id", "tag"]).aggregate(computed_at=runs.computed_at.max())
+        con.insert(PUBLISHED, published.mutate(everyone=ibis.literal(False)).select(*SNAPSHOT_RUNS.names))
+        con.insert(EDITS, history.filter(history.run_id == 0).select(*TAG_VALUES.names))
+        con.drop_table(CURRENT)
+        con.drop_table(HISTORY)
+
+
+def _with_origin(t: ir.Table) -> ir.Table:
+    return t if "origin_uid" in t.columns else t.mutate(origin_uid=t.uid)
+
+
+WAREHOUSE_UPGRADES = [upgrade_warehouse]  # run before missing tables are created

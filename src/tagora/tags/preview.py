@@ -96,13 +96,12 @@ def _compute(
             load_profiles(session, con, uids)
             if needs_products({draft.code: draft}):
                 load_products(session, con)
-        now = utcnow()
         scope = con.table(PROFILES).select("uid")
         if isinstance(draft.spec, WeightedSpec):
-            rows = weighted_values(con, draft.code, draft.spec, as_of, scope, 0, now)
+            rows = weighted_values(con, draft.code, draft.spec, as_of, scope)
         else:
             drafts = {draft.code: draft}
-            rows = long_rows(build_wide(con, drafts, as_of, scope, external), drafts, 0, now)[0]
+            rows = long_rows(build_wide(con, drafts, as_of, scope, external), drafts)[0]
         con.create_table(PREVIEW, rows, temp=True, overwrite=True)
         values = con.table(PREVIEW)
         shape = distribution(values, draft.value_type)

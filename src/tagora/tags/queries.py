@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from tagora.core.errors import not_found
 from tagora.profiles import facade as profiles
 from tagora.tags import catalogue
-from tagora.tags.models import CURRENT, HISTORY, TagDefinition
+from tagora.tags.models import CURRENT, HISTORY, OVERRIDES, PUBLISHED, TagDefinition
 from tagora.tags.schemas import TagValuePublic
 
 
@@ -72,7 +72,9 @@ def current_values(warehouse: BaseBackend) -> pa.Table:
 
 def values_version(session: Session, warehouse: BaseBackend) -> str:
     """Changes whenever a run, a manual or model write, or a lifecycle step changes what tags say."""
-    t = warehouse.table(CURRENT)
-    figures = t.aggregate(n=t.count(), last=t.computed_at.max()).to_pyarrow().to_pylist()[0]
+    # Read from the small tables under the views: a published run, or an override written or deleted.
+    p, o = warehouse.table(PUBLISHED), warehouse.table(OVERRIDES)
+    runs = p.aggregate(n=p.count(), last=p.run_id.max()).to_pyarrow().to_pylist()[0]
+    overrides = o.aggregate(n=o.count(), last=o.computed_at.max()).to_pyarrow().to_pylist()[0]
     edited = session.execute(select(func.count(), func.max(TagDefinition.updated_at))).one()
-    return f"{figures['n']}@{figures['last']}|{edited[0]}@{edited[1]}"
+    return f"{runs['n']}@{runs['last']}|{overrides['n']}@{overrides['last']}|{edited[0]}@{edited[1]}"

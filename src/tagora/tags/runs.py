@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Collection
-from datetime import date
+from datetime import date, datetime
 
+import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 import sqlglot as sg
@@ -19,12 +20,12 @@ from tagora.core.clock import utcnow
 from tagora.core.db import transaction
 from tagora.core.errors import AppError, not_found
 from tagora.core.stores import Stores
-from tagora.core.warehouse import atomic
+from tagora.core.warehouse import atomic, delete_where
 from tagora.tags import catalogue
 from tagora.tags.compute import COMPUTED_KINDS, WIDE, needs_products, value_rows, with_dependencies
 from tagora.tags.facts import AsOf
 from tagora.tags.logic import allow, as_draft, validate_draft
-from tagora.tags.models import CURRENT, HISTORY, TagRun
+from tagora.tags.models import OVERRIDES, PUBLISHED, SNAPSHOTS, TagRun
 from tagora.tags.population import PROFILES, load_products, load_profiles
 from tagora.tags.schemas import RunPublic, TagDraft
 from tagora.tags.specs import TagValueType
@@ -105,7 +106,6 @@ def _execute(
     uids: Collection[int] | None,
     run_id: int,
 ) -> tuple[int, int]:
-    now = utcnow()
     with stores.sessions() as session:
         customers = load_profiles(session, con, uids)
         if needs_products(drafts):
@@ -119,21 +119,18 @@ def _execute(
     def stage(wide: ir.Table) -> ir.Table:
         return con.create_table(WIDE, wide, temp=True, overwrite=True)
 
-    rows = value_rows(con, drafts, as_of, scope, external, run_id, now, stage)
-    written = 0
+    rows = value_rows(con, drafts, as_of, scope, external, stage)
+    codes = sorted(drafts)
     try:
+        written = 0
         if rows is not None:
-            # The run's snapshot first, computed straight into the history and committed; then the current
-            # values copied from it. Read in the transaction that wrote them, tens of millions of rows
-            # take about three times as long to copy as once committed.
-            con.insert(HISTORY, rows.mutate(origin_uid=rows.uid))
-        history = con.table(HISTORY)
-        snapshot = history.filter(history.run_id == run_id)
+            # The snapshot is written once, outside the transaction (reading rows an open DuckDB transaction
+            # wrote is ~3x slower). Until the run is published no reader sees it.
+            con.insert(SNAPSHOTS, rows.mutate(run_id=ibis.literal(run_id, "int64"), origin_uid=rows.uid))
+            s = con.table(SNAPSHOTS)
+            written = int(s.filter(s.run_id == run_id).count().execute())
         with atomic(con):  # readers see the old values or the new ones, never none
-            _replace(con, sorted(drafts), uids is not None)
-            if rows is not None:
-                con.insert(CURRENT, snapshot)
-                written = int(snapshot.count().execute())
+            _publish(con, run_id, codes, uids is not None)
     except BaseException:
         _forget_snapshot(con, run_id)
         raise
@@ -142,26 +139,55 @@ def _execute(
     return customers, written
 
 
+def _publish(con: BaseBackend, run_id: int, codes: list[str], scoped: bool) -> None:
+    """Make the run's snapshot of ``codes`` current: everyone's, or the overrides of the scope's customers."""
+    if not codes:
+        return
+    now = utcnow()
+    published = pa.table(
+        {
+            "run_id": pa.array([run_id] * len(codes), pa.int64()),
+            "tag": pa.array(codes, pa.string()),
+            "computed_at": pa.array([now] * len(codes), pa.timestamp("us", tz="UTC")),
+            "everyone": pa.array([not scoped] * len(codes), pa.bool_()),
+        }
+    )
+    mine = sg.column("tag").isin(*codes).and_(sg.column("source").eq("run"))
+    if not scoped:
+        con.insert(PUBLISHED, published)
+        delete_where(con, OVERRIDES, mine)  # a run over everyone replaces what runs over some computed
+        return
+    delete_where(con, OVERRIDES, mine.and_(sg.column("uid").isin(query=sg.select("uid").from_(SCOPE))))
+    con.insert(PUBLISHED, published)
+    s = con.table(SNAPSHOTS)
+    values = s.filter(s.run_id == run_id)
+    con.insert(OVERRIDES, _as_overrides(values, run_id, now))
+    # A requested customer without a value now gets a row that says so: it hides the value of the last run
+    # over everyone. It belongs to the uid, not to a record (no origin_uid): merges leave it where it is.
+    pairs = con.table(SCOPE).cross_join(ibis.memtable({"tag": codes}))
+    gone = pairs.anti_join(values, ["uid", "tag"])
+    gone = gone.mutate(
+        value=ibis.null("string"), number=ibis.null("float64"), weight=ibis.null("float64"),
+        origin_uid=ibis.null("int64"),
+    )  # fmt: skip
+    con.insert(OVERRIDES, _as_overrides(gone, run_id, now))
+
+
+def _as_overrides(rows: ir.Table, run_id: int, now: datetime) -> ir.Table:
+    return rows.select(
+        uid=rows.uid, tag=rows.tag, value=rows.value, number=rows.number, weight=rows.weight,
+        computed_at=ibis.literal(now, "timestamp('UTC')"), run_id=ibis.literal(run_id, "int64"),
+        source=ibis.literal("run"), origin_uid=rows.origin_uid,
+    )  # fmt: skip
+
+
 def _forget_snapshot(con: BaseBackend, run_id: int) -> None:
     """A failed run leaves no snapshot: its values never became current (best effort: the run's error is
     what the caller records)."""
-    statement = sg.delete(HISTORY, where=sg.column("run_id").eq(run_id))
     try:
-        con.raw_sql(statement.sql(getattr(con, "dialect", None) or con.name))
+        delete_where(con, SNAPSHOTS, sg.column("run_id").eq(run_id))
     except Exception:
         log.exception("tags: removing the snapshot of failed run %d failed", run_id)
-
-
-def _replace(con: BaseBackend, codes: list[str], scoped: bool) -> None:
-    """Delete the current values of ``codes`` that a run computed (everyone's, or the scope's)."""
-    if not codes:
-        return
-    condition = sg.column("tag").isin(*codes).and_(sg.column("source").eq("run"))
-    if scoped:
-        condition = condition.and_(sg.column("uid").isin(query=sg.select("uid").from_(SCOPE)))
-    # Literals are quoted by sqlglot: no SQL text is built from the codes.
-    statement = sg.delete(CURRENT, where=condition)
-    con.raw_sql(statement.sql(getattr(con, "dialect", None) or con.name))
 
 
 def present_run(run: TagRun) -> RunPublic:

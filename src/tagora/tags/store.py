@@ -7,7 +7,8 @@ import sqlglot as sg
 from ibis.backends import BaseBackend
 
 from tagora.core.clock import utcnow
-from tagora.tags.models import CURRENT, HISTORY
+from tagora.core.warehouse import atomic, delete_where
+from tagora.tags.models import EDITS, OVERRIDES
 
 SCRATCH = "_tag_assign"
 
@@ -33,10 +34,9 @@ def write_values(
     con.create_table(SCRATCH, table, temp=True, overwrite=True)
     try:
         mine = sg.column("uid").isin(query=sg.select("uid").from_(SCRATCH))
-        # Literals quoted by sqlglot; no SQL text is built from the code.
-        statement = sg.delete(CURRENT, where=sg.column("tag").eq(code).and_(mine))
-        con.raw_sql(statement.sql(getattr(con, "dialect", None) or con.name))
-        con.insert(CURRENT, con.table(SCRATCH))
-        con.insert(HISTORY, con.table(SCRATCH))
+        with atomic(con):
+            delete_where(con, OVERRIDES, sg.column("tag").eq(code).and_(mine))
+            con.insert(OVERRIDES, con.table(SCRATCH))
+            con.insert(EDITS, con.table(SCRATCH))
     finally:
         con.drop_table(SCRATCH, force=True)

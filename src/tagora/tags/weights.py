@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
@@ -21,8 +19,6 @@ def weighted_values(
     spec: WeightedSpec,
     as_of: AsOf,
     scope: ir.Table | None,
-    run_id: int,
-    now: datetime,
 ) -> ir.Table:
     """Long rows of one weighted tag: each customer's ``top`` values by decayed weight."""
     end = as_of.end.timestamp()
@@ -48,7 +44,4 @@ def weighted_values(
         value=top.value.cast("string"),
         number=ibis.null("float64"),
         weight=top.weight.round(6),
-        computed_at=ibis.literal(now, "timestamp('UTC')"),
-        run_id=ibis.literal(run_id, "int64"),
-        source=ibis.literal("run"),
     )
