@@ -37,16 +37,26 @@ def _dates(values: tuple[Any, ...]) -> pa.Array:
 
 
 def _utc_times(values: tuple[Any, ...]) -> pa.Array:
-    """SQLite hands back naive UTC text, PostgreSQL aware datetimes: both become timestamp[UTC]."""
+    """SQLite hands back UTC text (naive or with "+00:00"), PostgreSQL aware datetimes: all become
+    timestamp[UTC]. The first value says which text it is, so a column is cast once, not tried twice."""
     array = pa.array(values)
     if pa.types.is_string(array.type) or pa.types.is_null(array.type):
+        text = array.cast(pa.string())
+        first = next((v for v in values if v is not None), "")
+        naive, aware = pa.timestamp("us"), pa.timestamp("us", tz="UTC")
+        targets = (aware, naive) if _has_offset(str(first)) else (naive, aware)
         try:
-            array = pc.cast(array.cast(pa.string()), pa.timestamp("us"))
-        except pa.ArrowInvalid:  # text with an offset ("...+00:00")
-            array = pc.cast(array.cast(pa.string()), pa.timestamp("us", tz="UTC"))
+            array = pc.cast(text, targets[0])
+        except pa.ArrowInvalid:  # the column mixes both
+            array = pc.cast(text, targets[1])
     if array.type.tz is None:
         array = pc.assume_timezone(array, "UTC")
     return array.cast(pa.timestamp("us", tz="UTC"))
+
+
+def _has_offset(text: str) -> bool:
+    clock = text[10:]  # after the date, whose "-" are not an offset
+    return clock.endswith("Z") or "+" in clock or "-" in clock
 
 
 def _batch(rows: list[Any]) -> pa.RecordBatch:

@@ -20,7 +20,7 @@ from tagora.core.clock import utcnow
 from tagora.core.db import transaction
 from tagora.core.errors import AppError, not_found
 from tagora.core.stores import Stores
-from tagora.core.warehouse import atomic, delete_where
+from tagora.core.warehouse import atomic, delete_where, scratch
 from tagora.tags import catalogue
 from tagora.tags.compute import COMPUTED_KINDS, WIDE, needs_products, value_rows, with_dependencies
 from tagora.tags.facts import AsOf
@@ -124,8 +124,8 @@ def _execute(
     try:
         written = 0
         if rows is not None:
-            # The snapshot is written once, outside the transaction (reading rows an open DuckDB transaction
-            # wrote is ~3x slower). Until the run is published no reader sees it.
+            # The values are written once, as the run's snapshot, on their own: no reader sees them until the
+            # run is published, in one small transaction.
             con.insert(SNAPSHOTS, rows.mutate(run_id=ibis.literal(run_id, "int64"), origin_uid=rows.uid))
             s = con.table(SNAPSHOTS)
             written = int(s.filter(s.run_id == run_id).count().execute())
@@ -164,13 +164,13 @@ def _publish(con: BaseBackend, run_id: int, codes: list[str], scoped: bool) -> N
     con.insert(OVERRIDES, _as_overrides(values, run_id, now))
     # A requested customer without a value now gets a row that says so: it hides the value of the last run
     # over everyone. It belongs to the uid, not to a record (no origin_uid): merges leave it where it is.
-    pairs = con.table(SCOPE).cross_join(ibis.memtable({"tag": codes}))
-    gone = pairs.anti_join(values, ["uid", "tag"])
-    gone = gone.mutate(
-        value=ibis.null("string"), number=ibis.null("float64"), weight=ibis.null("float64"),
-        origin_uid=ibis.null("int64"),
-    )  # fmt: skip
-    con.insert(OVERRIDES, _as_overrides(gone, run_id, now))
+    with scratch(con, pa.table({"tag": pa.array(codes, pa.string())})) as tags:
+        gone = con.table(SCOPE).cross_join(tags).anti_join(values, ["uid", "tag"])
+        gone = gone.mutate(
+            value=ibis.null("string"), number=ibis.null("float64"), weight=ibis.null("float64"),
+            origin_uid=ibis.null("int64"),
+        )  # fmt: skip
+        con.insert(OVERRIDES, _as_overrides(gone, run_id, now))
 
 
 def _as_overrides(rows: ir.Table, run_id: int, now: datetime) -> ir.Table:
