@@ -82,13 +82,16 @@ def ensure_views(con: BaseBackend, views: dict[str, Callable[[BaseBackend], ir.T
 
 def delete_where(con: BaseBackend, table: str, condition: sg.exp.Expression) -> None:
     """``DELETE FROM table WHERE condition``, the condition built with sqlglot (which quotes literals)."""
-    statement = sg.delete(table, where=condition)
-    con.raw_sql(statement.sql(getattr(con, "dialect", None) or con.name))
+    con.raw_sql(sg.delete(table, where=condition).sql(_dialect(con)))
+
+
+def _dialect(con: BaseBackend) -> str:
+    return getattr(con, "dialect", None) or con.name
 
 
 def _add_column(con: BaseBackend, table: str, column: str, dtype: dt.DataType) -> None:
     # Table, column and type all come from the declared schemas, never from user input.
-    dialect = getattr(con, "dialect", None) or con.name
+    dialect = _dialect(con)
     statement = sg.exp.Alter(
         this=sg.table(table, quoted=True),
         kind="TABLE",
@@ -165,7 +168,7 @@ def update_from(
         from_=sg.exp.From(this=source),
         where=sg.exp.Where(this=condition),
     )
-    dialect = getattr(con, "dialect", None) or con.name
+    dialect = _dialect(con)
     try:
         con.raw_sql(statement.sql(dialect))
     finally:

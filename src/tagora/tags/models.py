@@ -124,15 +124,14 @@ WAREHOUSE_TABLES = {
 }  # fmt: skip
 
 
+def run_values(rows: ir.Table) -> ir.Table:
+    """Snapshot rows that carry their run's ``computed_at`` as rows of TAG_VALUES (source ``run``)."""
+    return rows.mutate(source=ibis.literal("run")).select(*TAG_VALUES.names)
+
+
 def _published_rows(con: BaseBackend, runs: ir.Table) -> ir.Table:
-    """The snapshot rows of ``runs`` (run_id, tag, computed_at) with every column of TAG_VALUES."""
-    s = con.table(SNAPSHOTS)
-    rows = s.join(runs, ["run_id", "tag"])
-    return rows.select(
-        uid=rows.uid, tag=rows.tag, value=rows.value, number=rows.number, weight=rows.weight,
-        computed_at=rows.computed_at, run_id=rows.run_id, source=ibis.literal("run"),
-        origin_uid=rows.origin_uid,
-    )  # fmt: skip
+    """The snapshot rows of ``runs`` (run_id, tag, computed_at)."""
+    return run_values(con.table(SNAPSHOTS).join(runs, ["run_id", "tag"]))
 
 
 def current_view(con: BaseBackend) -> ir.Table:

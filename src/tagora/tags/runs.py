@@ -25,7 +25,7 @@ from tagora.tags import catalogue
 from tagora.tags.compute import COMPUTED_KINDS, WIDE, needs_products, value_rows, with_dependencies
 from tagora.tags.facts import AsOf
 from tagora.tags.logic import allow, as_draft, validate_draft
-from tagora.tags.models import OVERRIDES, PUBLISHED, SNAPSHOTS, TagRun
+from tagora.tags.models import OVERRIDES, PUBLISHED, SNAPSHOTS, TagRun, run_values
 from tagora.tags.population import PROFILES, load_products, load_profiles
 from tagora.tags.schemas import RunPublic, TagDraft
 from tagora.tags.specs import TagValueType
@@ -174,11 +174,10 @@ def _publish(con: BaseBackend, run_id: int, codes: list[str], scoped: bool) -> N
 
 
 def _as_overrides(rows: ir.Table, run_id: int, now: datetime) -> ir.Table:
-    return rows.select(
-        uid=rows.uid, tag=rows.tag, value=rows.value, number=rows.number, weight=rows.weight,
-        computed_at=ibis.literal(now, "timestamp('UTC')"), run_id=ibis.literal(run_id, "int64"),
-        source=ibis.literal("run"), origin_uid=rows.origin_uid,
-    )  # fmt: skip
+    stamped = rows.mutate(
+        computed_at=ibis.literal(now, "timestamp('UTC')"), run_id=ibis.literal(run_id, "int64")
+    )
+    return run_values(stamped)
 
 
 def _forget_snapshot(con: BaseBackend, run_id: int) -> None:
