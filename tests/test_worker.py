@@ -1,4 +1,4 @@
-"""``tagora worker``: the nightly tag run and segment re-counts, run when due, with what each did."""
+"""``tagora worker``: the nightly tag run, pruning and segment re-counts, run when due, with what each did."""
 
 from __future__ import annotations
 
@@ -32,19 +32,21 @@ def test_jobs_run_when_due_and_report_what_they_did(stores: Stores) -> None:
     results = run_due(stores, timedelta(0))
     assert [(r.job, r.status) for r in results] == [
         ("tags.compute", "succeeded"),
+        ("tags.prune", "succeeded"),
         ("segments.refresh", "succeeded"),
         ("recs.train", "succeeded"),
         ("models.publish", "succeeded"),
     ]
     assert "42 tags" in results[0].detail and "200 customers" in results[0].detail
-    assert results[1].detail == "1 segments re-counted"
-    assert results[2].detail.startswith("hybrid on ")
-    assert results[3].detail.startswith("model_tags v1:")
+    assert results[1].detail == "0 tag snapshots (0 values) removed"  # all within tag_history_days
+    assert results[2].detail == "1 segments re-counted"
+    assert results[3].detail.startswith("hybrid on ")
+    assert results[4].detail.startswith("model_tags v1:")
     latest = runs(stores)[0]
     assert len(runs(stores)) == before + 1 and latest.actor == "worker" and latest.scope == "all"
     assert audiences.show_segment(stores, "engaged").size == audiences.count(stores, expression).count
     assert segment.code == "engaged"
-    assert run_due(stores, timedelta(0))[3].detail.startswith("model_tags v2:")
+    assert run_due(stores, timedelta(0))[4].detail.startswith("model_tags v2:")
 
 
 def test_the_worker_command_runs_once(cli_home: Path) -> None:

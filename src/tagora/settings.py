@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset({"", "changethis", "change-me", "development-only-secret"})
@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     session_max_age_s: int = 12 * 3600
     default_region: str = "CN"  # phones without a country code are read as numbers of this region
     identity_rules: Path | None = None  # YAML/JSON overriding identity types and merge rules
+    tag_history_days: int = Field(default=90, ge=1)  # run snapshots kept (docs/tags.md, Storage)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

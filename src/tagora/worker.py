@@ -1,6 +1,6 @@
-"""``tagora worker``: the scheduled jobs, run when due — every live tag computed, then every dynamic
-segment re-counted (its daily size), then the recommendation model retrained — each reported with its
-status, duration and error.
+"""``tagora worker``: the scheduled jobs, run when due — every live tag computed, tag snapshots older
+than ``tag_history_days`` removed, then every dynamic segment re-counted (its daily size), then the
+recommendation model retrained — each reported with its status, duration and error.
 
 Tag runs keep their own record (``tagora tags runs``). An embedded DuckDB warehouse admits one process:
 run the worker while the server is stopped (e.g. nightly from cron with ``--once``), or on a server
@@ -60,6 +60,14 @@ def run_due(stores: Stores, every: timedelta, force: bool = False) -> list[JobRe
         errors = "; ".join(f"{k}: {v}" for k, v in run.errors.items())
         return run.status, f"{detail}{' — ' + errors if errors else ''}"
 
+    def prune() -> tuple[str, str]:
+        days = stores.settings.tag_history_days
+        done = tags.prune_history(stores, WORKER, days)
+        abandoned = (
+            f"; {done.abandoned_runs} abandoned runs recorded as failed" if done.abandoned_runs else ""
+        )
+        return "succeeded", f"{done.snapshots} tag snapshots ({done.values} values) removed{abandoned}"
+
     def recount() -> tuple[str, str]:
         return "succeeded", f"{audiences.refresh_segments(stores)} segments re-counted"
 
@@ -67,17 +75,20 @@ def run_due(stores: Stores, every: timedelta, force: bool = False) -> list[JobRe
         return scoring.publish_if_due(stores, WORKER, timedelta(0) if force else every)
 
     first = _timed("tags.compute", compute)
+    pruned = _timed("tags.prune", prune)  # never the current values: also after a failed run
     # Recommendations and models are retrained either way: they learn from orders and events, not from tags.
     if first.status != "succeeded":
         skipped = JobResult("segments.refresh", "skipped", "the tag run failed", 0.0)
         return [
             first,
+            pruned,
             skipped,
             _timed("recs.train", lambda: recs.retrain(stores, WORKER)),
             _timed("models.publish", models),
         ]
     return [
         first,
+        pruned,
         _timed("segments.refresh", recount),
         _timed("recs.train", lambda: recs.retrain(stores, WORKER)),
         _timed("models.publish", models),

@@ -148,28 +148,45 @@ def update_from(
     """
     if not values.num_rows:
         return
-    scratch_name = f"_update_{table}"
+    keys = [key] if isinstance(key, str) else list(key)
+    with _matched(con, table, values, keys, "_update_") as (source, condition):
+        if only_null is not None:
+            condition = condition.and_(sg.column(only_null, table=table, quoted=True).is_(sg.exp.null()))
+        statement = sg.exp.Update(
+            this=sg.table(table, quoted=True),
+            expressions=[
+                sg.exp.EQ(this=sg.column(c, quoted=True), expression=sg.column(c, table="m", quoted=True))
+                for c in values.column_names
+                if c not in keys
+            ],
+            from_=sg.exp.From(this=source),
+            where=sg.exp.Where(this=condition),
+        )
+        con.raw_sql(statement.sql(_dialect(con)))
+
+
+def delete_matching(con: BaseBackend, table: str, keys: pa.Table) -> None:
+    """``DELETE FROM table`` every row whose columns named by ``keys`` equal one of its rows."""
+    if not keys.num_rows:
+        return
+    with _matched(con, table, keys, keys.column_names, "_delete_") as (source, condition):
+        match = sg.exp.Exists(this=sg.select("1").from_(source).where(condition))
+        con.raw_sql(sg.delete(table, where=match).sql(_dialect(con)))
+
+
+@contextmanager
+def _matched(
+    con: BaseBackend, table: str, values: pa.Table, keys: list[str], prefix: str
+) -> Iterator[tuple[sg.exp.Expression, sg.exp.Expression]]:
+    """``values`` in a scratch table aliased ``m``, and the condition that a row of ``table`` matches one
+    of its rows on every one of ``keys``; the scratch table is dropped afterwards."""
+    scratch_name = f"{prefix}{table}"
     with scratch(con, values) as data:
         con.create_table(scratch_name, data, temp=True, overwrite=True)
-    target, source = sg.table(table, quoted=True), sg.table(scratch_name, quoted=True).as_("m")
-    keys = [key] if isinstance(key, str) else list(key)
     condition: sg.exp.Expression = sg.exp.and_(
         *(sg.column(k, table=table, quoted=True).eq(sg.column(k, table="m", quoted=True)) for k in keys)
     )
-    if only_null is not None:
-        condition = condition.and_(sg.column(only_null, table=table, quoted=True).is_(sg.exp.null()))
-    statement = sg.exp.Update(
-        this=target,
-        expressions=[
-            sg.exp.EQ(this=sg.column(c, quoted=True), expression=sg.column(c, table="m", quoted=True))
-            for c in values.column_names
-            if c not in keys
-        ],
-        from_=sg.exp.From(this=source),
-        where=sg.exp.Where(this=condition),
-    )
-    dialect = _dialect(con)
     try:
-        con.raw_sql(statement.sql(dialect))
+        yield sg.table(scratch_name, quoted=True).as_("m"), condition
     finally:
         con.drop_table(scratch_name, force=True)

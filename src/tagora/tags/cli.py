@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json as jsonlib
+from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,7 +19,7 @@ from tagora.core.cli_support import cli_stores, console, print_json, print_table
 from tagora.core.errors import AppError, CoreErrorCode, not_found
 from tagora.core.models import User
 from tagora.core.stores import Stores
-from tagora.tags import catalogue, evaluation, logic, queries, runs
+from tagora.tags import catalogue, evaluation, logic, queries, retention, runs
 from tagora.tags.library import install_library
 from tagora.tags.schemas import TagEvaluation
 
@@ -233,6 +234,28 @@ def compute(
             console.print(f"[red]{where}:[/red] {error}")
     if run.status != "succeeded":
         raise typer.Exit(1)
+
+
+@tags_app.command("prune")
+def prune(
+    keep_days: Annotated[
+        int | None,
+        typer.Option(min=1, help="Keep run snapshots this many days (default: TAGORA_TAG_HISTORY_DAYS)."),
+    ] = None,
+    as_user: AsUser = None,
+    json: Json = False,
+) -> None:
+    """Remove old run snapshots (each tag keeps its last two full runs) and those of runs that died."""
+    with cli_stores() as stores:
+        days = keep_days or stores.settings.tag_history_days
+        done = retention.prune_history(stores, _actor(stores, as_user), days)
+    if json:
+        print_json(asdict(done))
+    else:
+        stdout.print(
+            f"removed {done.snapshots:,} tag snapshots ({done.values:,} values), keeping {days} days; "
+            f"{done.abandoned_runs} abandoned runs marked failed"
+        )
 
 
 @tags_app.command("assign")

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from tagora.core.clock import utcnow
 from tagora.core.stores import Stores
 from tagora.tags import catalogue
-from tagora.tags.models import CURRENT, HISTORY, TagRun
+from tagora.tags.models import CURRENT, HISTORY, PUBLISHED, TagRun
 from tagora.tags.population import _customers
 from tagora.tags.rules import RuleError, parse, references
 from tagora.tags.schemas import (
@@ -316,6 +316,13 @@ def _current(warehouse: BaseBackend, code: str) -> tuple[ir.Table, int, datetime
     return t, int(row["customers"] or 0), row["last"]
 
 
+def _kept(warehouse: BaseBackend, code: str, runs: list[TagRun]) -> list[TagRun]:
+    """Those of ``runs`` whose snapshot of ``code`` is still kept (see tags.retention)."""
+    p = warehouse.table(PUBLISHED)
+    ids = p.filter((p.tag == code) & p.run_id.isin([r.id for r in runs])).run_id.to_pyarrow().to_pylist()
+    return [r for r in runs if r.id in set(ids)]
+
+
 def evaluate_tag(
     stores: Stores, code: str, segment_users: SegmentUsers = no_segments, now: datetime | None = None
 ) -> TagEvaluation:
@@ -329,6 +336,7 @@ def evaluate_tag(
         readers = rule_readers(session).get(code, [])
     value_type = public.value_type
     current, with_value, last_at = _current(stores.warehouse, code)
+    kept = _kept(stores.warehouse, code, full)
     history = stores.warehouse.table(HISTORY)
     history = history.filter(history.tag == code)
     live = public.status.value in catalogue.LIVE
@@ -337,7 +345,7 @@ def evaluate_tag(
         code=code, status=public.status, value_type=value_type, live_customers=population,
         customers_with_value=with_value, coverage=with_value / population if population else None,
         last_computed_at=last_at, distribution=distribution(current, value_type),
-        drift=drift(history, full, value_type), history=run_history(history, full, value_type),
+        drift=drift(history, kept, value_type), history=run_history(history, kept, value_type),
         usage=TagUsage(segments=segment_users(code), rule_tags=readers), last_run=last,
         stale=live and is_stale(public.type.value, public.refresh.value, refreshed, now or utcnow()),
         failing=_failing(last),

@@ -7,6 +7,7 @@ from tagora.tags.library import install_library
 from tagora.tags.logic import install_definitions, validate_draft
 from tagora.tags.preview import check_rule, preview_tag
 from tagora.tags.queries import current_values, customer_tags, live_value_types, tag_history, values_version
+from tagora.tags.retention import prune_history
 from tagora.tags.rules import RuleError, rule_json
 from tagora.tags.runs import compute_tags, last_full_run
 from tagora.tags.schemas import TagPublic, TagValuePublic
@@ -31,6 +32,7 @@ __all__ = [
     "live_value_types",
     "pending",
     "preview_tag",
+    "prune_history",
     "rule_json",
     "search",
     "tag_history",
