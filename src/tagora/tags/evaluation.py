@@ -319,8 +319,8 @@ def _current(warehouse: BaseBackend, code: str) -> tuple[ir.Table, int, datetime
 def _kept(warehouse: BaseBackend, code: str, runs: list[TagRun]) -> list[TagRun]:
     """Those of ``runs`` whose snapshot of ``code`` is still kept (see tags.retention)."""
     p = warehouse.table(PUBLISHED)
-    ids = p.filter((p.tag == code) & p.run_id.isin([r.id for r in runs])).run_id.to_pyarrow().to_pylist()
-    return [r for r in runs if r.id in set(ids)]
+    ids = set(p.filter((p.tag == code) & p.run_id.isin([r.id for r in runs])).run_id.to_pyarrow().to_pylist())
+    return [r for r in runs if r.id in ids]
 
 
 def evaluate_tag(

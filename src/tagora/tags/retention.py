@@ -5,9 +5,9 @@ the snapshots of the runs published within ``keep_days`` and, whatever their age
 ``KEEP_FULL_RUNS`` runs over everyone: the current values and the run before them, which drift compares.
 Manual and model writes (``tag_edits``) are kept: they are the record of who set what.
 
-A run whose process ended between writing its snapshot and publishing it left rows no reader sees. Those
-of a run that is no longer running, or has been "running" for longer than ``ABANDONED_AFTER`` (which is
-then recorded as failed), are removed too.
+A run whose process ended between writing its snapshot and publishing it left rows no reader sees, and
+stays "running": after ``ABANDONED_AFTER`` it is recorded as failed, and the snapshots of failed runs
+are removed too (a failing run deletes its own, unless that fails as well).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 import ibis
 import pyarrow as pa
 from ibis.backends import BaseBackend
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from tagora.core import audit
 from tagora.core.auth import Permission, Principal
@@ -32,6 +32,7 @@ from tagora.tags.models import PUBLISHED, SNAPSHOTS, TagRun
 KEEP_FULL_RUNS = 2
 ABANDONED_AFTER = timedelta(hours=24)
 ABANDONED = "abandoned: still running after 24 h (its process ended)"
+KEYS = pa.schema([("run_id", pa.int64()), ("tag", pa.string())])  # a run's snapshot of one tag
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,9 @@ def prune_history(stores: Stores, actor: Principal, keep_days: int, now: datetim
     if keep_days < 1:
         raise ValueError(f"keep_days must be at least 1, not {keep_days}")
     now = now or utcnow()
-    abandoned, running, last = _runs(stores, now)
+    abandoned, failed = _failed_runs(stores, now)
     con = stores.warehouse
-    expired = _expired(con, now - timedelta(days=keep_days))
-    gone = pa.concat_tables([expired, _unpublished(con, running, last)])
+    gone = pa.concat_tables([_expired(con, now - timedelta(days=keep_days)), _unpublished(con, failed)])
     values = 0
     if gone.num_rows:
         with scratch(con, gone) as key:
@@ -67,16 +67,21 @@ def prune_history(stores: Stores, actor: Principal, keep_days: int, now: datetim
     return Pruned(snapshots=gone.num_rows, values=values, abandoned_runs=len(abandoned))
 
 
-def _runs(stores: Stores, now: datetime) -> tuple[list[int], list[int], int]:
-    """Runs "running" since before ``ABANDONED_AFTER`` (now recorded as failed), runs still running, and
-    the newest run's id (a run that begins after this is running too)."""
+def _failed_runs(stores: Stores, now: datetime) -> tuple[list[int], list[int]]:
+    """Runs "running" since before ``ABANDONED_AFTER``, now recorded as failed, and every failed run.
+
+    Only those can have left a snapshot nobody published: a run that fails deletes its own, unless that
+    fails too; a run whose process ended stays "running".
+    """
     with transaction(stores.sessions) as session:
-        last = session.scalar(select(func.max(TagRun.id))) or 0
-        found = list(session.scalars(select(TagRun).where(TagRun.status == "running")))
-        abandoned = [r for r in found if now - r.started_at > ABANDONED_AFTER]
+        since = now - ABANDONED_AFTER
+        stuck = select(TagRun).where(TagRun.status == "running", TagRun.started_at < since)
+        abandoned = list(session.scalars(stuck))
         for r in abandoned:
             r.status, r.errors, r.finished_at = "failed", {"run": ABANDONED}, now
-        return [r.id for r in abandoned], [r.id for r in found if r not in abandoned], last
+        session.flush()
+        failed = list(session.scalars(select(TagRun.id).where(TagRun.status == "failed")))
+        return [r.id for r in abandoned], failed
 
 
 def _expired(con: BaseBackend, cutoff: datetime) -> pa.Table:
@@ -89,14 +94,14 @@ def _expired(con: BaseBackend, cutoff: datetime) -> pa.Table:
     return _keys(old.anti_join(kept, ["run_id", "tag"]).to_pyarrow())
 
 
-def _unpublished(con: BaseBackend, running: list[int], last: int) -> pa.Table:
-    """(run_id, tag) in the snapshots but never published, except those of runs still running."""
+def _unpublished(con: BaseBackend, failed: list[int]) -> pa.Table:
+    """(run_id, tag) of the snapshots of ``failed`` runs that are not published (none should be)."""
+    if not failed:
+        return KEYS.empty_table()
     s = con.table(SNAPSHOTS)
-    pairs = s.filter(s.run_id <= last).select("run_id", "tag").distinct()
-    if running:
-        pairs = pairs.filter(~pairs.run_id.isin(running))
+    pairs = s.filter(s.run_id.isin(failed)).select("run_id", "tag").distinct()
     return _keys(pairs.anti_join(con.table(PUBLISHED), ["run_id", "tag"]).to_pyarrow())
 
 
 def _keys(table: pa.Table) -> pa.Table:
-    return table.select(["run_id", "tag"]).cast(pa.schema([("run_id", pa.int64()), ("tag", pa.string())]))
+    return table.select(KEYS.names).cast(KEYS)
