@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tagora.core.db import make_engine
-from tagora.core.warehouse import connect_warehouse, ensure_tables, ensure_views
+from tagora.core.warehouse import connect_warehouse, ensure_tables, ensure_views, thread_connection
 from tagora.settings import Settings
 
 # Every module that declares tables; Alembic and the warehouse read them from here.
@@ -59,10 +61,34 @@ class Stores:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
-    warehouse: BaseBackend
+    opened_warehouse: BaseBackend  # the connection opened with the stores; ``warehouse`` is per thread
     extras: dict[str, object] = field(default_factory=dict)
     generation: int = 0  # bumped by writes that make derived in-memory state (the audience index) stale
     listeners: dict[str, list[Callable[[Any], None]]] = field(default_factory=dict)
+    _owner: int = field(default_factory=threading.get_ident, repr=False)
+    _local: threading.local = field(default_factory=threading.local, repr=False)
+    _cursors: weakref.WeakSet[BaseBackend] = field(default_factory=weakref.WeakSet, repr=False)
+    _cursors_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def warehouse(self) -> BaseBackend:
+        """The warehouse connection of the calling thread.
+
+        The thread that opened the stores gets the connection it opened; any other thread (the server's
+        request threads, say) its own cursor on the same database, made on first use and kept for the
+        thread's life: one DuckDB connection used by two threads at once fails or mixes up results.
+        Temporary tables are per connection, so they are seen by the thread that made them.
+        """
+        if threading.get_ident() == self._owner:
+            return self.opened_warehouse
+        con: BaseBackend | None = getattr(self._local, "warehouse", None)
+        if con is None:
+            con = thread_connection(self.opened_warehouse)
+            self._local.warehouse = con
+            if con is not self.opened_warehouse:
+                with self._cursors_lock:
+                    self._cursors.add(con)
+        return con
 
     def touch(self) -> None:
         """Say that customers or their tags changed, so caches built from them look again."""
@@ -80,7 +106,11 @@ class Stores:
             listener(payload)
 
     def close(self) -> None:
-        self.warehouse.disconnect()
+        with self._cursors_lock:
+            cursors = list(self._cursors)
+        for cursor in cursors:  # threads still alive
+            cursor.disconnect()
+        self.opened_warehouse.disconnect()
         self.engine.dispose()
 
 
