@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
+import httpx
 import pyarrow as pa
 import pytest
+from ibis.backends import BaseBackend
 
+from tagora.core import logic as core_logic
+from tagora.core.auth import CLI_OPERATOR
 from tagora.core.stores import Stores
+from tagora.demo import load_demo_data
+from tests.conftest import PASSWORD
+from tests.e2e.test_console_browser import running_server
 
 
 def test_threads_read_and_write_the_warehouse_at_once_without_errors_or_mixed_up_results(
@@ -43,7 +51,7 @@ def test_threads_read_and_write_the_warehouse_at_once_without_errors_or_mixed_up
 
 def test_closing_the_stores_closes_the_connections_of_threads_still_running(stores: Stores) -> None:
     ready, done = threading.Event(), threading.Event()
-    held: list[object] = []
+    held: list[BaseBackend] = []
 
     def hold() -> None:
         held.append(stores.warehouse)
@@ -57,7 +65,41 @@ def test_closing_the_stores_closes_the_connections_of_threads_still_running(stor
     try:
         (con,) = held
         with pytest.raises(Exception, match=r"(?i)closed"):
-            con.raw_sql("SELECT 1")  # type: ignore[attr-defined]
+            con.raw_sql("SELECT 1")
     finally:
         done.set()
         thread.join()
+
+
+def _demo(stores: Stores) -> None:
+    core_logic.create_user(stores.sessions, CLI_OPERATOR, "analyst1", PASSWORD, "analyst")
+    load_demo_data(stores, 200, 3)  # and computes the built-in tags
+
+
+def test_a_real_server_answers_concurrent_requests_that_read_the_warehouse(tmp_path: Path) -> None:
+    with running_server(tmp_path, _demo) as base:
+        login = httpx.post(f"{base}/api/auth/login", json={"username": "analyst1", "password": PASSWORD})
+        assert login.status_code == 200, login.text
+        paths = ["/api/tags/lifecycle/evaluation", "/api/tags/values?customer=1", "/api/tags/vip/evaluation"]
+        with httpx.Client(base_url=base, cookies=login.cookies, timeout=30) as client:
+            expected = {path: client.get(path).json() for path in paths}
+        failures: list[str] = []
+
+        def read(k: int) -> None:
+            with httpx.Client(base_url=base, cookies=login.cookies, timeout=30) as client:
+                for n in range(12):
+                    path = paths[(k + n) % len(paths)]
+                    try:
+                        response = client.get(path)
+                    except httpx.TransportError as exc:
+                        failures.append(f"{path}: {exc!r}")
+                        continue
+                    if response.status_code != 200 or response.json() != expected[path]:
+                        failures.append(f"{path}: {response.status_code} {response.text[:200]}")
+
+        threads = [threading.Thread(target=read, args=(k,)) for k in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == [], (tmp_path / "server.log").read_text()[-2000:]
