@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.middleware.sessions import SessionMiddleware
 
 from tagora.core.errors import AppError, CoreErrorCode
@@ -42,16 +42,20 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
         https_only=settings.env == "production",
     )
 
+    from tagora.console.pages import console_error, is_api
+
     @app.exception_handler(AppError)
-    async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
+    def _app_error(request: Request, exc: AppError) -> Response:
+        if not is_api(request.url.path):
+            return console_error(request, exc)  # a page, not JSON, for a console user
         return JSONResponse(exc.to_dict(), status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    def _validation_error(request: Request, exc: RequestValidationError) -> Response:
         errors = [{"field": _field_of(e), "message": e.get("msg", "")} for e in exc.errors()]
         message = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         error = AppError(CoreErrorCode.INVALID_INPUT, message, 422, {"errors": errors})
-        return JSONResponse(error.to_dict(), status_code=422)
+        return _app_error(request, error)
 
     @app.get("/health", tags=["meta"])
     def health() -> dict[str, str]:

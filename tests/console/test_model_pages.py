@@ -46,4 +46,8 @@ def test_models_list_their_latest_run_and_a_run_page_carries_its_charts(
 
 def test_sales_may_not_see_models(client: TestClient, users: dict[str, str]) -> None:
     sign_in(client, users["sales"])
-    assert client.get("/models").status_code == 403
+    page = client.get("/models")
+    assert page.status_code == 403 and page.headers["content-type"].startswith("text/html")
+    assert "you may not see models" in page.text and 'href="/"' in page.text  # the console's error page
+    api = client.get("/api/models")
+    assert api.status_code == 403 and api.json()["error"]["code"] == "forbidden"  # the API answers in JSON

@@ -103,6 +103,17 @@ def test_dashboard_without_orders_says_so(client: TestClient, users: dict[str, s
     assert 'id="monthly-chart"' not in html
 
 
+def test_a_bad_parameter_on_a_page_gets_the_error_page_that_names_it(
+    client: TestClient, users: dict[str, str]
+) -> None:
+    sign_in(client, users["admin"])
+    page = client.get("/customers", params={"page": "second"})
+    assert page.status_code == 422 and page.headers["content-type"].startswith("text/html")
+    assert "page: " in page.text and "Back to the dashboard" in page.text
+    api = client.get("/api/customers", params={"page": "second"})
+    assert api.status_code == 422 and api.json()["error"]["data"]["errors"][0]["field"] == "page"
+
+
 def test_sales_sees_masked_phone_and_email_on_list_and_360(
     client: TestClient, seeded: dict[str, int]
 ) -> None:

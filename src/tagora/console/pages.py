@@ -97,6 +97,23 @@ def error_page(request: Request, principal: Principal | None, exc: AppError) -> 
     return show(request, "error.html", principal, exc.status, error=exc)
 
 
+API_PATHS = ("/api/", "/v1/", "/health", "/docs", "/redoc", "/openapi.json")
+
+
+def is_api(path: str) -> bool:
+    """Paths answered in JSON; the rest are console pages."""
+    return path.startswith(API_PATHS)
+
+
+def console_error(request: Request, exc: AppError) -> HTMLResponse:
+    """The error page for an error a console page did not handle itself (a refused step, say)."""
+    try:
+        principal: Principal | None = current_principal(request)
+    except AppError:
+        principal = None
+    return error_page(request, principal, exc)
+
+
 def customer_url(key: str) -> str:
     return "/customers/" + quote(key, safe="")
 
