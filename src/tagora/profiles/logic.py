@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import defaultdict
 from typing import Any
 
 import pyarrow as pa
 from ibis.backends import BaseBackend
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tagora.core import audit
@@ -66,8 +67,21 @@ def upsert_customers(
 def upsert_products(
     session: Session, actor: Principal, rows: list[dict[str, Any]], source_system: str
 ) -> int:
+    """Add or update products by SKU; a field a row leaves empty keeps its stored value. A row without a
+    name or category path only updates a product the catalogue has (the columns may not be empty)."""
     normalized = [{"sku": r["sku"], **{f: r.get(f) for f in PRODUCT_FIELDS}} for r in rows]
-    upsert(session, Product.__table__, normalized, ["sku"], list(PRODUCT_FIELDS))
+    complete = [r for r in normalized if r["name"] is not None and r["category_path"] is not None]
+    upsert(session, Product.__table__, complete, ["sku"], list(PRODUCT_FIELDS))
+    updates: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for r in normalized:
+        if r["name"] is None or r["category_path"] is None:
+            given = tuple(f for f in PRODUCT_FIELDS if r[f] is not None)
+            updates[given].append({"key": r["sku"], **{f: r[f] for f in given}})
+    for given, changes in updates.items():  # one statement per set of fields given
+        if given:
+            table = Product.__table__
+            statement = update(table).where(table.c.sku == bindparam("key"))  # type: ignore[arg-type]
+            session.execute(statement.values({f: bindparam(f) for f in given}), changes)
     if rows:
         audit.record(
             session, actor.username, "products.upsert", "product", "", count=len(rows), source=source_system

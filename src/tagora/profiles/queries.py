@@ -213,6 +213,14 @@ def store_counts(session: Session, warehouse: BaseBackend) -> dict[str, int | fl
     }
 
 
+def known_skus(session: Session, skus: list[str]) -> set[str]:
+    """Those of ``skus`` that the product catalogue has."""
+    found: set[str] = set()
+    for start in range(0, len(skus), 500):
+        found.update(session.scalars(select(Product.sku).where(Product.sku.in_(skus[start : start + 500]))))
+    return found
+
+
 def customer_keys_to_uids(session: Session, keys: list[str]) -> dict[str, int]:
     """Each known key's own record uid."""
     return {key: origin for key, (_, origin) in key_uids(session, keys).items()}

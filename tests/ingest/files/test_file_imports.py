@@ -143,6 +143,46 @@ def test_products_load_with_prices_and_category_paths(stores: Stores) -> None:
     assert stored["SKU-1"].price == Decimal("399.0000") and stored["SKU-2"].price == Decimal("1259.5000")
 
 
+def _products(stores: Stores) -> dict[str, Product]:
+    with stores.sessions() as session:
+        return {p.sku: p for p in session.scalars(select(Product))}
+
+
+def test_a_price_list_updates_products_in_the_catalogue_and_refuses_new_ones_without_a_name(
+    stores: Stores, tmp_path: Path
+) -> None:
+    import_products_file(stores, CLI_OPERATOR, FIXTURES / "products.csv")  # SKU-1 and SKU-2
+    prices = tmp_path / "prices.csv"
+    prices.write_text("sku,price\nSKU-1,459\nSKU-9,10\nSKU-2,1199.5\n", encoding="utf-8")
+    report = import_products_file(stores, CLI_OPERATOR, prices)
+    assert (report.rows_loaded, report.rows_rejected) == (2, 1)
+    (error,) = report.errors
+    assert (error.row, error.field, error.reason) == (3, "name", "missing_value")
+    assert error.message == "'SKU-9' is not in the catalogue: a new product needs name and category_path"
+    stored = _products(stores)
+    assert "SKU-9" not in stored
+    assert (stored["SKU-1"].name, stored["SKU-1"].category_path) == ("真丝连衣裙", "服装/女装/连衣裙")
+    assert stored["SKU-1"].price == Decimal("459.0000") and stored["SKU-2"].price == Decimal("1199.5000")
+
+
+def test_a_later_row_may_complete_a_product_an_earlier_row_of_the_file_introduced(
+    stores: Stores, tmp_path: Path
+) -> None:
+    path = tmp_path / "new.csv"
+    path.write_text(
+        "sku,name,category_path,price\nNEW-1,Scarf,配饰/围巾,\nNEW-1,,,25\nNEW-2,Hat,,9\n", encoding="utf-8"
+    )
+    for chunk_size in (1, 10):  # in one chunk, and a row per chunk
+        report = import_products_file(stores, CLI_OPERATOR, path, FileImportOptions(chunk_size=chunk_size))
+        assert (report.rows_loaded, report.rows_rejected) == (2, 1)
+        assert [(e.row, e.field) for e in report.errors] == [(4, "category_path")]
+    stored = _products(stores)
+    assert (stored["NEW-1"].name, stored["NEW-1"].price) == (
+        "Scarf",
+        Decimal("25.0000"),
+    ) and "NEW-2" not in stored
+
+
 def test_the_last_row_for_a_key_wins_and_the_repeat_is_reported(stores: Stores, tmp_path: Path) -> None:
     path = tmp_path / "dupes.csv"
     path.write_text(

@@ -26,8 +26,8 @@ from tagora.core.db import transaction
 from tagora.core.errors import AppError
 from tagora.core.stores import Stores
 from tagora.identity import facade as identity
-from tagora.ingest.files import facts, formats, mapping, vcard
-from tagora.ingest.files.batches import Batch, ErrorCsv, SeenKeys, Validator
+from tagora.ingest.files import facts, formats, mapping, products, vcard
+from tagora.ingest.files.batches import Batch, ErrorCsv, Screen, SeenKeys, Validator
 from tagora.ingest.files.errors import FileImportErrorCode
 from tagora.ingest.files.kinds import FACTS, MODELS, ROW_KEYS
 from tagora.ingest.files.schemas import SAMPLE, FileImportOptions, FileImportReport
@@ -188,7 +188,11 @@ def _run(
         fields.context(options.default_region),
         keep_first=kind in FACTS,
         numbered="order_id" if kind == "orders" and "line_no" not in fields.fields else None,
-        screen=facts.screen(stores, options) if kind in FACTS else None,
+        screen=facts.screen(stores, options)
+        if kind in FACTS
+        else products.screen(stores)
+        if kind == "products"
+        else None,
     )
     report.errors_file = str(options.errors_path) if options.errors_path else None
     write_now = not options.preview and not options.all_or_nothing
@@ -214,6 +218,13 @@ def _run(
                 audit_session, actor.username, f"import.{kind}_file", "import", report.path, **_audit(report)
             )
     return report
+
+
+def _screen(stores: Stores, kind: str, options: FileImportOptions) -> Screen | None:
+    """The check of valid rows against the stores: facts need their customers, products their catalogue."""
+    if kind in FACTS:
+        return facts.screen(stores, options)
+    return products.screen(stores) if kind == "products" else None
 
 
 def _validated(opener: Opener, validator: Validator, size: int) -> Iterator[Batch]:

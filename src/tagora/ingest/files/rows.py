@@ -111,13 +111,14 @@ class CustomerRow(BaseModel):
 
 
 class ProductRow(BaseModel):
-    """``name`` and ``category_path`` are required: the products table cannot store them empty."""
+    """A row without ``name`` or ``category_path`` updates a product already in the catalogue (a price
+    list, say); a new product needs both (``products.screen`` rejects the row otherwise)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     sku: str
-    name: str
-    category_path: str
+    name: str | None = None
+    category_path: str | None = None
     brand: str | None = None
     price: Decimal | None = None
 
@@ -131,13 +132,13 @@ class ProductRow(BaseModel):
 
     @field_validator("name", mode="before")
     @classmethod
-    def _name(cls, value: Any) -> str:
-        return required_text(value)
+    def _name(cls, value: Any) -> str | None:
+        return normalize.text(value)
 
     @field_validator("category_path", mode="before")
     @classmethod
-    def _category(cls, value: Any) -> str:
-        return required_text(normalize.category_path(value))
+    def _category(cls, value: Any) -> str | None:
+        return normalize.category_path(value)
 
     @field_validator("brand", mode="before")
     @classmethod
