@@ -114,8 +114,9 @@ def test_pruning_needs_the_compute_permission_and_a_positive_number_of_days(shop
     with pytest.raises(AppError) as caught:
         prune_history(shop, Principal("mia", Role.MARKETER), keep_days=90)
     assert caught.value.status == 403
-    with pytest.raises(ValueError, match="keep_days must be at least 1"):
+    with pytest.raises(AppError, match="keep_days must be at least 1") as refused:
         prune_history(shop, CLI_OPERATOR, keep_days=0)
+    assert (refused.value.status, refused.value.data) == (422, {"field": "keep_days"})
 
 
 def test_the_cli_prunes(cli_home: Path) -> None:

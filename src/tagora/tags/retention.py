@@ -24,6 +24,7 @@ from tagora.core import audit
 from tagora.core.auth import Permission, Principal
 from tagora.core.clock import utcnow
 from tagora.core.db import transaction
+from tagora.core.errors import AppError, CoreErrorCode
 from tagora.core.stores import Stores
 from tagora.core.warehouse import atomic, delete_matching, scratch
 from tagora.tags.logic import allow
@@ -47,7 +48,8 @@ def prune_history(stores: Stores, actor: Principal, keep_days: int, now: datetim
     snapshots no run will publish."""
     allow(actor, Permission.TAGS_COMPUTE)
     if keep_days < 1:
-        raise ValueError(f"keep_days must be at least 1, not {keep_days}")
+        message = f"keep_days must be at least 1, not {keep_days}"
+        raise AppError(CoreErrorCode.INVALID_INPUT, message, 422, {"field": "keep_days"})
     now = now or utcnow()
     abandoned, failed = _failed_runs(stores, now)
     con = stores.warehouse

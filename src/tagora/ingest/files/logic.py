@@ -188,11 +188,7 @@ def _run(
         fields.context(options.default_region),
         keep_first=kind in FACTS,
         numbered="order_id" if kind == "orders" and "line_no" not in fields.fields else None,
-        screen=facts.screen(stores, options)
-        if kind in FACTS
-        else products.screen(stores)
-        if kind == "products"
-        else None,
+        screen=_screen(stores, kind, options),
     )
     report.errors_file = str(options.errors_path) if options.errors_path else None
     write_now = not options.preview and not options.all_or_nothing
