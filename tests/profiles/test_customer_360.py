@@ -160,3 +160,25 @@ def test_timeline_reads_are_audited_and_keys_with_slashes_resolve(
     assert shown["customer"]["name"] == "Slash", shown
     assert client.get("/api/customers/shop/42/timeline").json()["total"] == 0
     assert [e.actor for e in _audit(stores, "customer.timeline")] == [users["sales"], users["sales"]]
+
+
+def test_a_note_with_contacts_is_masked_on_the_timeline_unless_the_viewer_may_see_personal_data(
+    client: TestClient, stores: Stores, users: dict[str, str]
+) -> None:
+    from tagora.core.auth import CLI_OPERATOR
+    from tagora.profiles import logic
+    from tagora.profiles.schemas import InteractionCreate
+
+    seed(stores)
+    body = "wants a call back on 13912345678 or zw@example.com"
+    logic.add_interaction(stores.sessions, CLI_OPERATOR, "C001", InteractionCreate(kind="call", body=body))
+
+    def note_bodies() -> list[str]:
+        items = client.get("/api/customers/C001/timeline").json()["items"]
+        return [i["detail"]["body"] for i in items if i["kind"] == "interaction"]
+
+    login(client, users["sales"])
+    assert note_bodies() == ["wants a call back on 139****5678 or z***@example.com", "asked about sizes"]
+    login(client, users["admin"])
+    assert note_bodies() == [body, "asked about sizes"]
+    assert [e.detail["masked"] for e in _audit(stores, "customer.timeline")] == [True, False]

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
+import phonenumbers
+
 
 def mask_phone(phone: str | None) -> str | None:
     """``13812341234`` -> ``138****1234``; keeps a leading ``+CC`` and the last four digits."""
@@ -27,6 +32,48 @@ def mask_email(email: str | None) -> str | None:
     if not sep:
         return local[:1] + "***"
     return f"{local[:1]}***@{domain}"
+
+
+# A mainland resident ID number (居民身份证号): region, birth date, sequence, check digit.
+_ID_NUMBER = re.compile(
+    r"(?<![0-9])[1-9][0-9]{5}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx]"
+    r"(?![0-9])"
+)
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,24}")
+MAX_TEXT = 20_000  # characters of free text searched; the rest is masked whole
+
+
+def mask_id_number(text: str) -> str:
+    """``110101199003071234`` -> ``110101********1234``: the region and the last four are kept."""
+    return _ID_NUMBER.sub(lambda m: m.group(0)[:6] + "*" * 8 + m.group(0)[-4:], text)
+
+
+def mask_text(text: str | None, region: str = "CN") -> str | None:
+    """Free text (a CRM note, an event property) with the personal data found in it masked: resident
+    ID numbers, e-mail addresses and phone numbers (found by ``phonenumbers`` for ``region``)."""
+    if not text:
+        return text
+    rest = ""
+    if len(text) > MAX_TEXT:
+        text, rest = text[:MAX_TEXT], "*" * (len(text) - MAX_TEXT)
+    text = _EMAIL.sub(lambda m: mask_email(m.group(0)) or "", mask_id_number(text))
+    pieces, last = [], 0
+    for match in phonenumbers.PhoneNumberMatcher(text, region):
+        digits = re.sub(r"[^0-9+]", "", match.raw_string)
+        pieces += [text[last : match.start], mask_phone(digits) or ""]
+        last = match.end
+    return "".join(pieces) + text[last:] + rest
+
+
+def mask_values(value: Any, region: str = "CN") -> Any:
+    """``mask_text`` on every string inside ``value`` (dicts and lists, e.g. event properties)."""
+    if isinstance(value, str):
+        return mask_text(value, region)
+    if isinstance(value, dict):
+        return {k: mask_values(v, region) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_values(v, region) for v in value]
+    return value
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

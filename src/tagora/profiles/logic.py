@@ -20,7 +20,7 @@ from tagora.core.errors import AppError, CoreErrorCode
 from tagora.core.stores import Stores, load_models
 from tagora.core.warehouse import remap_uids, update_from
 from tagora.identity import facade as identity
-from tagora.privacy.facade import neutralize_cell
+from tagora.privacy.facade import mask_values, neutralize_cell
 from tagora.profiles import queries
 from tagora.profiles.models import Customer, Interaction, Product
 from tagora.profiles.schemas import Customer360, CustomerSummary, InteractionCreate, Page, TimelineItem
@@ -109,11 +109,21 @@ def view_customer(stores: Stores, actor: Principal, key: str) -> Customer360:
 def view_timeline(
     stores: Stores, actor: Principal, key: str, page: int = 1, page_size: int = 20
 ) -> Page[TimelineItem]:
-    """A customer's timeline page (orders, events, CRM notes); the read is audited like the 360 view."""
+    """A customer's timeline page (orders, events, CRM notes); the read is audited like the 360 view.
+
+    Unless the viewer has ``pii:view``, phone numbers, e-mail addresses and ID numbers written in notes
+    and event properties are masked as on the profile."""
+    masked = not actor.can(Permission.PII_VIEW)
     with transaction(stores.sessions) as session:
         uid = queries.find_customer(session, key).uid
         result = queries.timeline(session, stores.warehouse, uid, page, page_size)
-        audit.record(session, actor.username, "customer.timeline", "customer", uid, page=result.page)
+        audit.record(
+            session, actor.username, "customer.timeline", "customer", uid, page=result.page, masked=masked
+        )
+    if masked:
+        region = stores.settings.default_region
+        for item in result.items:
+            item.detail = mask_values(item.detail, region)
     return result
 
 
