@@ -30,6 +30,7 @@ CUSTOMER_FIELDS = (
     "registered_at", "source_channel", "member_tier",
 )  # fmt: skip
 PRODUCT_FIELDS = ("name", "category_path", "brand", "price")
+FREE_TEXT = {"interaction": ("body",), "event": ("properties",)}  # timeline details people or apps wrote
 EXPORT_FIELDS = ("customer_key", "name", "phone", "email", "country", "province", "city", "member_tier")
 IDENTITY_FIELDS = ("phone", "email")  # profile fields that are also identities of the same name
 INTERACTION_KINDS = ("note", "call", "visit", "email", "message", "meeting")
@@ -122,8 +123,9 @@ def view_timeline(
         )
     if masked:
         region = stores.settings.default_region
-        for item in result.items:
-            item.detail = mask_values(item.detail, region)
+        for item in result.items:  # only the free text: a note's body, an event's properties
+            for name in FREE_TEXT.get(item.kind, ()):
+                item.detail[name] = mask_values(item.detail.get(name), region)
     return result
 
 
