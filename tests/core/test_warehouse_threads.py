@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -16,6 +17,15 @@ from tagora.core.stores import Stores
 from tagora.demo import load_demo_data
 from tests.conftest import PASSWORD
 from tests.e2e.test_console_browser import running_server
+
+
+def at_once(work: Callable[[int], None], n: int) -> None:
+    """``work(0)`` ... ``work(n - 1)``, each in a thread of its own, all at once."""
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def test_threads_read_and_write_the_warehouse_at_once_without_errors_or_mixed_up_results(
@@ -40,11 +50,7 @@ def test_threads_read_and_write_the_warehouse_at_once_without_errors_or_mixed_up
         except Exception as exc:
             failures.append(f"thread {k}: {type(exc).__name__}: {exc}")
 
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(work, 8)
     assert failures == []
     assert stores.warehouse is stores.opened_warehouse  # the thread that opened the stores
 
@@ -97,9 +103,5 @@ def test_a_real_server_answers_concurrent_requests_that_read_the_warehouse(tmp_p
                     if response.status_code != 200 or response.json() != expected[path]:
                         failures.append(f"{path}: {response.status_code} {response.text[:200]}")
 
-        threads = [threading.Thread(target=read, args=(k,)) for k in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        at_once(read, 8)
         assert failures == [], (tmp_path / "server.log").read_text()[-2000:]

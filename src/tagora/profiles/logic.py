@@ -71,13 +71,15 @@ def upsert_products(
     """Add or update products by SKU; a field a row leaves empty keeps its stored value. A row without a
     name or category path only updates a product the catalogue has (the columns may not be empty)."""
     normalized = [{"sku": r["sku"], **{f: r.get(f) for f in PRODUCT_FIELDS}} for r in rows]
-    complete = [r for r in normalized if r["name"] is not None and r["category_path"] is not None]
-    upsert(session, Product.__table__, complete, ["sku"], list(PRODUCT_FIELDS))
+    complete: list[dict[str, Any]] = []
     updates: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for r in normalized:
-        if r["name"] is None or r["category_path"] is None:
+        if r["name"] is not None and r["category_path"] is not None:
+            complete.append(r)
+        else:
             given = tuple(f for f in PRODUCT_FIELDS if r[f] is not None)
             updates[given].append({"key": r["sku"], **{f: r[f] for f in given}})
+    upsert(session, Product.__table__, complete, ["sku"], list(PRODUCT_FIELDS))
     for given, changes in updates.items():  # one statement per set of fields given
         if given:
             table = Product.__table__
