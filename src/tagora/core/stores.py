@@ -122,7 +122,8 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def migrate(engine: Engine) -> None:
-    command.upgrade(alembic_config(engine), "head")
+    # "heads": areas add migrations on branches of their own, merged by a later revision
+    command.upgrade(alembic_config(engine), "heads")
 
 
 def open_stores(settings: Settings) -> Stores:
