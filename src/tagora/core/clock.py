@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 
 def utcnow() -> datetime:
@@ -15,7 +14,3 @@ def as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
-
-
-def in_zone(value: datetime, zone: str) -> datetime:
-    return as_utc(value).astimezone(ZoneInfo(zone))

@@ -131,11 +131,6 @@ def make_people(rng: np.random.Generator, lo: int, hi: int, cal: Calendar, start
     )
 
 
-def _pick(rng: np.random.Generator, options: tuple[str, ...], n: int, skew: float = 1.0) -> list[str]:
-    idx = (rng.random(n) ** skew * len(options)).astype(np.int64)
-    return [options[i] for i in idx.tolist()]
-
-
 def identity_columns(
     rng: np.random.Generator, people: People, seed: int, end_year: int
 ) -> dict[str, list[str]]:
