@@ -33,6 +33,15 @@ app.command("stats")(stats)
 app.command("generate")(generate)
 
 
+def _refuse_exposed_bind(host: str) -> None:
+    """Before anything starts: a server other machines can reach must not sign sessions with a secret that
+    was generated on the fly or is too short."""
+    from tagora.settings import get_settings
+
+    if problem := get_settings().exposed_bind_problem(host):
+        raise typer.BadParameter(problem, param_hint="--host")
+
+
 @app.command()
 def demo(
     customers: int = 5000,
@@ -43,6 +52,9 @@ def demo(
 ) -> None:
     """Generate a synthetic retail data set, import it, create a demo login and serve the console."""
     import uvicorn
+
+    if serve:
+        _refuse_exposed_bind(host)
 
     from tagora.app import create_app
     from tagora.demo import demo_login, load_demo_data
@@ -96,6 +108,8 @@ def worker(
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve the console and the API."""
     import uvicorn
+
+    _refuse_exposed_bind(host)
 
     from tagora.app import create_app
 

@@ -6,14 +6,14 @@ from pydantic import ValidationError
 from tagora.settings import Settings
 
 
-def test_development_mode_accepts_the_placeholder_secret() -> None:
-    assert Settings(env="development").secret_key.get_secret_value()
+def test_development_mode_works_without_a_configured_secret(tmp_path: Path) -> None:
+    assert Settings(env="development", home=tmp_path).secret_key.get_secret_value()
 
 
 @pytest.mark.parametrize("env", ["test", "production"])
-def test_a_placeholder_secret_is_refused_outside_development(env: str) -> None:
+def test_a_missing_secret_is_refused_outside_development(env: str, tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="TAGORA_SECRET_KEY"):
-        Settings(env=env)  # type: ignore[arg-type]
+        Settings(env=env, home=tmp_path)
 
 
 def test_settings_come_from_tagora_environment_variables(
