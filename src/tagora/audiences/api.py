@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
@@ -21,17 +21,16 @@ from tagora.audiences.schemas import (
 )
 from tagora.core.auth import Permission, Principal, require
 from tagora.core.deps import get_stores
+from tagora.core.exports import MEDIA_TYPES, FileFormat
 from tagora.core.stores import Stores
 
+ExportFormat = Literal["csv", "xlsx"]
+PhoneFormat = Literal["e164", "national"]
 router = APIRouter(prefix="/api", tags=["audiences"])
 StoresDep = Annotated[Stores, Depends(get_stores)]
 Reader = Annotated[Principal, Depends(require(Permission.SEGMENTS_READ))]
 Writer = Annotated[Principal, Depends(require(Permission.SEGMENTS_WRITE))]
 Exporter = Annotated[Principal, Depends(require(Permission.CUSTOMERS_EXPORT))]
-MEDIA = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 
 
 @router.post("/segments/count", response_model=CountPublic)
@@ -108,12 +107,14 @@ def export(
     stores: StoresDep,
     actor: Exporter,
     code: str,
-    format: str = "csv",
+    format: ExportFormat = "csv",
     fields: Annotated[list[str] | None, Query()] = None,
+    phone_format: PhoneFormat = "e164",
 ) -> Response:
-    body = logic.export_members(stores, actor, code, fields, format)
+    """The members as a file: phones in E.164 (+8613800000000) or as national digits (13800000000)."""
+    body = logic.export_members(stores, actor, code, fields, format, phone_format)
     return Response(
         body,
-        media_type=MEDIA.get(format, "application/octet-stream"),
+        media_type=MEDIA_TYPES[FileFormat(format)],
         headers={"Content-Disposition": f'attachment; filename="{code}.{format}"'},
     )

@@ -99,11 +99,14 @@ def export(
     code: str,
     output: Annotated[Path, typer.Option("--output", "-o", help="A .csv or .xlsx file.")],
     fields: Annotated[list[str] | None, typer.Option("--field", help="Repeat to choose columns.")] = None,
+    phone_format: Annotated[
+        str, typer.Option("--phone-format", help="e164 (+8613800000000) or national (13800000000).")
+    ] = "e164",
 ) -> None:
     """Write the members to CSV or Excel (the format follows the file name)."""
     fmt = "xlsx" if output.suffix.lower() == ".xlsx" else "csv"
     with cli_stores() as stores:
-        output.write_bytes(logic.export_members(stores, CLI_OPERATOR, code, fields, fmt))
+        output.write_bytes(logic.export_members(stores, CLI_OPERATOR, code, fields, fmt, phone_format))
     console.print(f"wrote {output}")
 
 

@@ -15,8 +15,8 @@ from pyroaring import BitMap
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tagora.audiences import exports, portraits, store
 from tagora.audiences import expr as expressions
+from tagora.audiences import portraits, store
 from tagora.audiences.bitmaps import WeightedIndex, to_bitmap
 from tagora.audiences.engine import TagIndex, check, evaluate
 from tagora.audiences.models import Segment, SegmentSize, SegmentSnapshot
@@ -29,14 +29,13 @@ from tagora.audiences.schemas import (
     SegmentUpdate,
     SizePoint,
 )
-from tagora.core import audit
+from tagora.core import audit, exports
 from tagora.core.auth import Permission, Principal
 from tagora.core.clock import utcnow
 from tagora.core.db import transaction, upsert
 from tagora.core.errors import AppError, CoreErrorCode, not_found
 from tagora.core.stores import Stores
 from tagora.core.warehouse import thread_connection
-from tagora.privacy.facade import neutralize_cell
 from tagora.profiles import facade as profiles
 from tagora.tags import facade as tags
 
@@ -331,6 +330,7 @@ def lookalike(stores: Stores, actor: Principal, code: str, n: int = 100) -> Look
     if not 1 <= n <= MAX_LOOKALIKES:
         message = f"n must be between 1 and {MAX_LOOKALIKES:,}"
         raise AppError(CoreErrorCode.INVALID_INPUT, message, 422, {"field": "n"})
+    exports.check_row_cap(stores.settings.export_max_rows, actor.role.value, n, "lookalike list")
     seed = members(stores, code)
     found = portraits.lookalike(audience_index(stores), seed, n)
     masked = not actor.can(Permission.PII_VIEW)
@@ -352,33 +352,48 @@ EXPORT_FIELDS = ("customer_key", "name", "phone", "email", "country", "city", "m
 
 
 def export_members(
-    stores: Stores, actor: Principal, code: str, fields: list[str] | None = None, fmt: str = "csv"
+    stores: Stores,
+    actor: Principal,
+    code: str,
+    fields: list[str] | None = None,
+    fmt: str = "csv",
+    phone_format: str = "e164",
 ) -> bytes:
-    """The members as CSV or Excel with the chosen fields, masked per role, formula cells neutralized."""
+    """The members as CSV or Excel with the chosen fields, masked per role, through the one export writer
+    (formula cells neutralized, phones in ``phone_format``); capped per role and audited with its rows."""
     fields = fields or list(EXPORT_FIELDS)
     unknown = [f for f in fields if f not in (*EXPORT_FIELDS, "uid")]
     if unknown:
         choices = ", ".join(EXPORT_FIELDS)
         message = f"unknown export field {unknown[0]!r}; choose from uid, {choices}"
         raise AppError(CoreErrorCode.INVALID_INPUT, message, 422, {"field": "fields"})
-    if fmt not in ("csv", "xlsx"):
-        raise AppError(CoreErrorCode.INVALID_INPUT, "format must be csv or xlsx", 422, {"field": "format"})
+    chosen = exports.file_format(fmt, (exports.FileFormat.CSV, exports.FileFormat.XLSX))
+    options = exports.ExportOptions(
+        phone_columns=("phone",),
+        phone_format=exports.phone_format(phone_format),
+        region=stores.settings.default_region,
+        sheet="members",
+    )
     masked = not actor.can(Permission.PII_VIEW)
     uids = list(members(stores, code))
-    rows: list[list[str]] = []
+    exports.check_row_cap(stores.settings.export_max_rows, actor.role.value, len(uids), "segment")
+    rows: list[list[object]] = []
     with transaction(stores.sessions) as session:
         for start in range(0, len(uids), 5000):
             for c in profiles.summaries_for(session, uids[start : start + 5000], masked):
                 values = c.model_dump()
-                rows.append([_cell(values.get(f)) for f in fields])
+                rows.append([values.get(f) for f in fields])
         audit.record(
-            session, actor.username, "segment.export", "segment", code, rows=len(rows), masked=masked
+            session,
+            actor.username,
+            "segment.export",
+            "segment",
+            code,
+            rows=len(rows),
+            masked=masked,
+            format=chosen.value,
         )
-    return exports.to_xlsx(fields, rows) if fmt == "xlsx" else exports.to_csv(fields, rows)
-
-
-def _cell(value: Any) -> str:
-    return str(neutralize_cell("" if value is None else str(value)))
+    return exports.to_bytes(chosen, fields, rows, options)
 
 
 def is_member(stores: Stores, key: str, code: str) -> bool:

@@ -1,0 +1,124 @@
+"""The one export writer: typed Excel cells, OWASP-neutralised CSV, the phone format, caps and audit rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from tagora.core import exports
+from tagora.core.errors import AppError
+from tagora.core.exports import ExportOptions, FileFormat, PhoneFormat
+from tagora.core.models import AuditEntry
+from tagora.core.stores import Stores
+from tests.audiences.test_segments_api import GOLD
+from tests.audiences.test_segments_api import seed as seed_segments
+from tests.conftest import login
+
+HOSTILE = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx", "=HYPERLINK(\"http://x\")"]
+
+
+def _csv(body: bytes) -> list[list[str]]:
+    assert body.startswith(b"\xef\xbb\xbf")  # Excel opens UTF-8 only with the mark
+    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_get_a_leading_quote() -> None:
+    rows = _csv(exports.to_bytes(FileFormat.CSV, ["value"], [[v] for v in HOSTILE]))
+    assert [r[0] for r in rows[1:]] == ["'" + v for v in HOSTILE]
+
+
+def test_csv_keeps_plain_numbers_and_e164_phones_usable() -> None:
+    values = ["+8613800000000", "-79.50", "13800000000", "+44", "Alice", "李娜"]
+    rows = _csv(exports.to_bytes(FileFormat.CSV, ["value"], [[v] for v in values]))
+    assert [r[0] for r in rows[1:]] == values
+
+
+def test_xlsx_cells_are_typed_text_stays_text_and_nothing_is_a_formula() -> None:
+    when = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    header = ["name", "phone", "amount", "count", "at", "error"]
+    row = ["=cmd|' /C calc'!A0", "+8613800000000", Decimal("12.50"), 3, when, "#N/A"]
+    book = load_workbook(io.BytesIO(exports.to_bytes(FileFormat.XLSX, header, [row])))
+    cells = list(book.active.iter_rows(min_row=2))[0]
+    assert [c.value for c in cells[:2]] == ["=cmd|' /C calc'!A0", "+8613800000000"]
+    assert [c.data_type for c in cells] == ["s", "s", "n", "n", "d", "s"]
+    assert cells[2].value == 12.5 and cells[4].value == datetime(2026, 3, 1, 9, 30)
+    assert not any(str(c.value).startswith("'") for c in cells)
+
+
+def test_control_characters_and_lone_surrogates_are_replaced_not_a_crash() -> None:
+    row = ["a\x00b", "x\ud800y"]
+    book = load_workbook(io.BytesIO(exports.to_bytes(FileFormat.XLSX, ["a", "b"], [row])))
+    assert [c.value for c in next(book.active.iter_rows(min_row=2))] == ["a\ufffdb", "x?y"]
+    assert _csv(exports.to_bytes(FileFormat.CSV, ["a", "b"], [row]))[1] == ["a\ufffdb", "x?y"]
+
+
+def test_the_phone_format_is_chosen_in_the_export_and_masked_phones_stay_masked() -> None:
+    rows = [["13812341234"], ["+86 138 1234 5678"], ["138****1234"], ["not a phone"]]
+    for fmt, expected in [
+        (PhoneFormat.E164, ["+8613812341234", "+8613812345678"]),
+        (PhoneFormat.NATIONAL, ["13812341234", "13812345678"]),
+    ]:
+        options = ExportOptions(phone_columns=("phone",), phone_format=fmt, region="CN")
+        written = _csv(exports.to_bytes(FileFormat.CSV, ["phone"], rows, options))
+        assert [r[0] for r in written[1:]] == [*expected, "138****1234", "not a phone"]
+
+
+def test_json_lines_hold_one_object_per_row() -> None:
+    body = exports.to_bytes(FileFormat.JSONL, ["a", "b"], [["=x", 1], [None, Decimal("2.5")]])
+    assert [json.loads(line) for line in body.decode().splitlines()] == [
+        {"a": "=x", "b": 1},
+        {"a": None, "b": "2.5"},
+    ]
+
+
+def test_an_unknown_format_or_phone_format_is_refused_naming_the_field() -> None:
+    with pytest.raises(AppError) as caught:
+        exports.file_format("pdf")
+    assert caught.value.status == 422 and caught.value.data["field"] == "format"
+    with pytest.raises(AppError) as caught:
+        exports.phone_format("local")
+    assert caught.value.status == 422 and caught.value.data["field"] == "phone_format"
+
+
+def test_a_segment_export_in_excel_has_phones_as_plain_text_and_is_audited_with_its_rows(
+    client: TestClient, stores: Stores, users: dict[str, str]
+) -> None:
+    seed_segments(stores)
+    login(client, users["admin"])
+    assert client.post("/api/segments", json={"code": "gold", "name": "Gold", "expression": GOLD}).is_success
+    response = client.get("/api/segments/gold/export", params={"format": "xlsx"})
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("customer_key", "name", "phone") and len(rows) == 11
+    assert rows[1][1] == "=cmd|' /C calc'!A0"  # text, not a formula
+    assert rows[1][2] == "+8613800000000"  # no literal apostrophe
+    national = client.get("/api/segments/gold/export", params={"phone_format": "national"})
+    assert _csv(national.content)[1][2] == "13800000000"
+    with stores.sessions() as session:
+        audits = session.scalars(select(AuditEntry).where(AuditEntry.action == "segment.export")).all()
+    assert [a.detail["rows"] for a in audits] == [10, 10]
+
+
+def test_bulk_exports_and_lookalike_lists_are_capped_per_role_by_a_setting(
+    client: TestClient, stores: Stores, users: dict[str, str]
+) -> None:
+    seed_segments(stores)
+    stores.settings.export_max_rows["sales"] = 5
+    login(client, users["marketer"])
+    assert client.post("/api/segments", json={"code": "gold", "name": "Gold", "expression": GOLD}).is_success
+    assert client.get("/api/segments/gold/export").status_code == 200
+    login(client, users["sales"])
+    refused = client.get("/api/segments/gold/export")
+    assert refused.status_code == 403
+    assert refused.json()["error"]["data"] == {"rows": 10, "limit": 5, "role": "sales"}
+    assert client.get("/api/segments/gold/lookalike", params={"n": 6}).status_code == 403
+    assert client.get("/api/segments/gold/lookalike", params={"n": 5}).status_code == 200
