@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from tagora.core.auth import hash_token
 from tagora.core.clock import utcnow
 from tagora.core.errors import AppError
+from tagora.core.http import BodyError, body_error, inflate
 from tagora.ingest.tracking import checks, logic
 from tagora.ingest.tracking.inbox import Inbox
 from tagora.ingest.tracking.loader import BackgroundLoader
@@ -78,16 +78,14 @@ async def read_body(request: Request, limit: int, what: str) -> bytes:
         raw += chunk
         if len(raw) > limit:
             raise _too_large(limit, what)
-    if request.headers.get("content-encoding", "").strip().lower() not in ("gzip", "deflate"):
-        return bytes(raw)
-    inflater = zlib.decompressobj(wbits=47)  # gzip or zlib header, detected
     try:
-        body = inflater.decompress(bytes(raw), limit + 1)
-    except zlib.error as exc:
-        raise AppError(TrackingErrorCode.INVALID_EVENT, f"the gzip body is corrupt: {exc}", 400) from exc
-    if len(body) > limit or inflater.unconsumed_tail:
-        raise _too_large(limit, what)
-    return body
+        return inflate(bytes(raw), request.headers.get("content-encoding", ""), limit)
+    except BodyError as error:  # bounded inflation, no bytes after the stream, known encodings only
+        if error.status == 413:
+            raise _too_large(limit, what) from error
+        if error.status == 415:
+            raise body_error(error, limit) from error
+        raise AppError(TrackingErrorCode.INVALID_EVENT, error.reason, 400) from error
 
 
 def _basic_username(request: Request) -> str | None:
@@ -115,6 +113,8 @@ def _key(request: Request, payload: dict[str, Any]) -> str:
             "send a write key as the HTTP Basic username (or as writeKey in the body)",
             401,
         )
+    if not key.isascii():  # no key Tagora makes is; one with a lone surrogate could not even be hashed
+        raise AppError(TrackingErrorCode.BAD_WRITE_KEY, "unknown or revoked write key", 401)
     return key
 
 

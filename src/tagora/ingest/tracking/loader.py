@@ -103,17 +103,8 @@ def _expand(call: InboxCall, batch: Batch) -> None:
         try:
             shaped = shape(raw)
         except messages.InvalidEvent as exc:
-            message_id = raw.get("messageId") if isinstance(raw, dict) else None
-            batch.dead.append(
-                {
-                    "message_id": None if message_id is None else str(message_id)[:128],
-                    "write_key_id": call.write_key_id,
-                    "field": exc.field[:128],
-                    "reason": exc.reason,
-                    "payload": messages.dumps(raw),
-                    "received_at": call.received_at,
-                }
-            )
+            letter = messages.dead_letter(raw, exc, call.received_at)
+            batch.dead.append({**letter, "write_key_id": call.write_key_id})
             continue
         batch.rows.append({**shaped.row, "traits": shaped.traits})
 

@@ -147,11 +147,25 @@ class Accepted:
     receipt: Receipt = field(default_factory=Receipt)
 
 
-def _encoded(raws: list[Any]) -> list[bytes]:
+def _checked(checker: Checker, raws: list[Any]) -> tuple[list[bytes], dict[int, messages.InvalidEvent]]:
+    """The events' JSON texts, and the refused events by index: those no UTF-8 store can keep (a lone
+    surrogate), then those the Checker refuses. A refused event's text is left empty."""
     try:
-        return list(map(orjson.dumps, raws))
-    except TypeError:  # an integer over 64 bits that the json fallback read
-        return [messages.dumps(raw).encode() for raw in raws]
+        parts = list(map(orjson.dumps, raws))
+        unstorable: dict[int, messages.InvalidEvent] = {}
+    except TypeError:  # an integer over 64 bits that the json fallback read, or a lone surrogate
+        parts, unstorable = [], {}
+        for i, raw in enumerate(raws):
+            try:
+                parts.append(messages.utf8_json(raw))
+            except messages.InvalidEvent as exc:
+                parts.append(b"")
+                unstorable[i] = exc
+    if not unstorable:
+        return parts, checker.refusals(raws, list(map(len, parts)))
+    rest = [i for i in range(len(raws)) if i not in unstorable]
+    found = checker.refusals([raws[i] for i in rest], [len(parts[i]) for i in rest])
+    return parts, {**unstorable, **{rest[j]: exc for j, exc in found.items()}}
 
 
 def accept(
@@ -159,8 +173,7 @@ def accept(
 ) -> Accepted:
     """Check each event: the valid ones go into the call's payload, the others become dead letters."""
     out = Accepted(kind, received_at, batch_sent_at, ip)
-    parts = _encoded(raws)
-    refused = Checker(kind, batch_sent_at, received_at, ip).refusals(raws, list(map(len, parts)))
+    parts, refused = _checked(Checker(kind, batch_sent_at, received_at, ip), raws)
     kept = list(range(len(raws)))
     if refused:
         kept = [i for i in kept if i not in refused]
@@ -192,8 +205,7 @@ def accept_texts(
     parsed = {i: messages.loads(bytes(texts[i])) for i in (*unsure, *unnamed)}  # JSON the envelope read
     refused: dict[int, messages.InvalidEvent] = {}
     if unsure:
-        events = [parsed[i] for i in unsure]
-        found = checker.refusals(events, list(map(len, _encoded(events))))
+        _, found = _checked(checker, [parsed[i] for i in unsure])
         refused = {unsure[j]: exc for j, exc in found.items()}
         unnamed += [i for i in unsure if i not in refused and parsed[i].get("messageId") is None]
     for index, exc in sorted(refused.items()):
@@ -216,20 +228,13 @@ def _stored(raw: dict[str, Any], kind: str | None) -> bytes:
 
 
 def _refuse(out: Accepted, index: int, raw: Any, exc: messages.InvalidEvent) -> None:
-    message_id = raw.get("messageId") if isinstance(raw, dict) else None
-    message_id = str(message_id)[:128] if message_id is not None else None
+    letter = messages.dead_letter(raw, exc, out.received_at)
     out.receipt.rejected.append(
-        RejectedEvent(index=index, messageId=message_id, field=exc.field, reason=exc.reason)
+        RejectedEvent(
+            index=index, messageId=letter["message_id"], field=letter["field"], reason=letter["reason"]
+        )
     )
-    out.dead.append(
-        {
-            "message_id": message_id,
-            "field": exc.field[:128],
-            "reason": exc.reason,
-            "payload": messages.dumps(raw),
-            "received_at": out.received_at,
-        }
-    )
+    out.dead.append(letter)
 
 
 def commit(connection: Connection | sqlite3.Connection, calls: list[tuple[int, Accepted]]) -> None:

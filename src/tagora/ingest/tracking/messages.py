@@ -80,11 +80,71 @@ def unpack(stored: bytes) -> bytes:
     return bytes(_LZ4.decompress(stored[5:], decompressed_size=size, asbytes=True))
 
 
-def encoded_size(raw: Any) -> int:
+def utf8_json(raw: Any) -> bytes:
+    """An event as the UTF-8 JSON text it is stored as; one holding a lone surrogate is refused.
+
+    orjson refuses to read or write a lone surrogate (``"\\ud800"``), but Python's json, which reads what
+    orjson does not, lets one through, and no UTF-8 store (SQLite, PostgreSQL, DuckDB) can keep it.
+    """
     try:
-        return len(orjson.dumps(raw))
-    except TypeError:
-        return len(dumps(raw).encode())
+        return orjson.dumps(raw)
+    except TypeError:  # an integer over 64 bits that the json fallback read, or a lone surrogate
+        pass
+    try:
+        return dumps(raw).encode()
+    except UnicodeEncodeError:
+        raise _lone_surrogate(raw) from None
+
+
+def encoded_size(raw: Any) -> int:
+    return len(utf8_json(raw))
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")  # json pairs the valid ones into one character: these are lone
+
+
+def safe_text(text: str) -> str:
+    """Text that a UTF-8 store can keep and show: a lone surrogate written as its JSON escape."""
+    return text.encode("utf-8", "backslashreplace").decode()
+
+
+def _lone_surrogate(raw: Any) -> InvalidEvent:
+    """The refusal of an event holding a lone surrogate, naming the field (or key) that holds it."""
+    stack: list[tuple[str, Any]] = [("", raw)]
+    while stack:  # not recursive: the event may be nested as deep as the JSON reader allowed
+        path, value = stack.pop()
+        if isinstance(value, str):
+            found = _SURROGATE.search(value)
+            if found:
+                return InvalidEvent(path or "body", _surrogate_reason(found.group()))
+        elif isinstance(value, dict):
+            items = [
+                (f"{path}.{safe_text(str(k))}" if path else safe_text(str(k)), k, v) for k, v in value.items()
+            ]
+            for name, key, _ in items:
+                found = _SURROGATE.search(key) if isinstance(key, str) else None
+                if found:
+                    return InvalidEvent(name, "the key " + _surrogate_reason(found.group()))
+            stack.extend((name, item) for name, _, item in reversed(items))
+        elif isinstance(value, list):
+            stack.extend((f"{path}.{i}", value[i]) for i in reversed(range(len(value))))
+    return InvalidEvent("body", "the event is not valid Unicode text")
+
+
+def _surrogate_reason(char: str) -> str:
+    return f"holds a lone surrogate (\\u{ord(char):04x}), which is not valid Unicode text"
+
+
+def dead_letter(raw: Any, exc: InvalidEvent, received_at: datetime) -> dict[str, Any]:
+    """A refused event as its dead letter keeps it: exactly as sent (a lone surrogate as its escape)."""
+    message_id = raw.get("messageId") if isinstance(raw, dict) else None
+    return {
+        "message_id": None if message_id is None else safe_text(str(message_id)[:128]),
+        "field": safe_text(exc.field)[:128],
+        "reason": safe_text(exc.reason),
+        "payload": safe_text(dumps(raw)),
+        "received_at": received_at,
+    }
 
 
 def _first_error(exc: ValidationError) -> InvalidEvent:
