@@ -9,6 +9,7 @@ import typer
 from tagora.audiences.cli import segments_app
 from tagora.core.auth import CLI_OPERATOR
 from tagora.core.cli_support import cli_stores, console, print_json
+from tagora.core.migrate_cli import migrate
 from tagora.identity.cli import identity_app
 from tagora.ingest.cli import import_app
 from tagora.ingest.generate_cli import generate
@@ -31,6 +32,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(recs_app, name="recs")
 app.command("stats")(stats)
 app.command("generate")(generate)
+app.command("migrate")(migrate)
 
 
 def _refuse_exposed_bind(host: str) -> None:
@@ -113,7 +115,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
 
     from tagora.app import create_app
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    # Opened here rather than in the app's start-up, so stores that are refused (a schema to migrate, a
+    # warehouse that is not this database's) stop the command with their message, not a traceback.
+    with cli_stores() as stores:
+        uvicorn.run(create_app(stores.settings, stores), host=host, port=port, log_level="info")
 
 
 @app.command()

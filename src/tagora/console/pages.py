@@ -14,10 +14,12 @@ from starlette.staticfiles import StaticFiles
 from tagora.console.i18n import negotiate, supported
 from tagora.console.rendering import render
 from tagora.core import logic as core_logic
-from tagora.core.auth import Permission, Principal, current_principal
+from tagora.core.api import client_address, start_cookie_session
+from tagora.core.auth import SESSION_KEY, Permission, Principal, current_principal
 from tagora.core.deps import get_stores
 from tagora.core.errors import AppError, CoreErrorCode
 from tagora.core.stores import Stores
+from tagora.core.throttle import Throttled
 from tagora.profiles import facade
 from tagora.profiles import logic as profiles_logic
 
@@ -143,23 +145,37 @@ def login_submit(
 ) -> Response:
     try:
         check_csrf(request, csrf)
-        principal = core_logic.authenticate(stores.sessions, username.strip(), password)
+        sign_in = core_logic.authenticate(stores, username.strip(), password, client_address(request))
     except AppError as exc:
-        status = 403 if exc.status == 403 else 401
-        return show(
-            request, "login.html", None, status, login_next=safe_next(next), username=username, failed=True
+        status = exc.status if exc.status in (403, 429) else 401
+        wait = exc.retry_after_s if isinstance(exc, Throttled) else 0
+        response = show(
+            request,
+            "login.html",
+            None,
+            status,
+            login_next=safe_next(next),
+            username=username,
+            failed=True,
+            retry_minutes=-(-wait // 60),
         )
+        if wait:
+            response.headers["Retry-After"] = str(wait)
+        return response
     locale = request.session.get("locale")
-    request.session.clear()  # a fresh session on sign-in: nothing carried over from before
-    request.session["user_id"] = principal.user_id
+    start_cookie_session(request, sign_in)
+    principal = sign_in.principal
     if locale and locale != principal.locale and principal.user_id is not None:
         core_logic.set_locale(stores.sessions, principal, locale)
     return RedirectResponse(safe_next(next), status_code=303)
 
 
 @router.post("/logout")
-def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+def logout(request: Request, stores: StoresDep, csrf: Annotated[str, Form()] = "") -> Response:
     check_csrf(request, csrf)
+    session_id = request.session.get(SESSION_KEY)
+    if isinstance(session_id, str):
+        core_logic.end_session(stores, session_id)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 

@@ -1,4 +1,5 @@
-"""Roles, permissions, password and token hashing, and the one FastAPI dependency that checks them."""
+"""Roles, permissions, password and token hashing, and the one FastAPI dependency that checks them:
+a bearer API token or a console session, each valid only while its row in the database says so."""
 
 from __future__ import annotations
 
@@ -6,15 +7,20 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from tagora.core.clock import utcnow
 from tagora.core.errors import AppError, CoreErrorCode
-from tagora.core.models import ApiToken, User
+from tagora.core.models import ApiToken, User, UserSession
+from tagora.settings import Settings
 
 
 class Permission(StrEnum):
@@ -81,6 +87,16 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+@cache
+def _dummy_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def verify_nobody(password: str) -> None:
+    """Spend the time a wrong password costs when there is no such user, so timing tells nothing."""
+    verify_password(_dummy_hash(), password)
+
+
 def new_token() -> tuple[str, str]:
     """A fresh API token and the hash that is stored (the token itself never is)."""
     token = "tgr_" + secrets.token_urlsafe(32)
@@ -91,18 +107,27 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+SESSION_KEY = "sid"  # the console session cookie carries this id; its hash names a user_sessions row
+TOUCH_EVERY = timedelta(seconds=60)  # last-seen/last-used times are written at most this often
+
+
 @dataclass(frozen=True)
 class Principal:
-    """Who is acting: a console/API user, or the local operator running the CLI."""
+    """Who is acting: a console/API user, or the local operator running the CLI.
+
+    A principal from an API token with scopes holds only the scopes its role also grants.
+    """
 
     username: str
     role: Role
     user_id: int | None = None
     locale: str = "en"
+    scopes: frozenset[Permission] | None = None
 
     @property
     def permissions(self) -> frozenset[Permission]:
-        return ROLE_PERMISSIONS[self.role]
+        granted = ROLE_PERMISSIONS[self.role]
+        return granted if self.scopes is None else granted & self.scopes
 
     def can(self, permission: Permission) -> bool:
         return permission in self.permissions
@@ -111,28 +136,62 @@ class Principal:
 CLI_OPERATOR = Principal(username="cli", role=Role.ADMIN)
 
 
-def principal_for(user: User) -> Principal:
-    return Principal(username=user.username, role=Role(user.role), user_id=user.id, locale=user.locale)
+def principal_for(user: User, scopes: frozenset[Permission] | None = None) -> Principal:
+    return Principal(
+        username=user.username, role=Role(user.role), user_id=user.id, locale=user.locale, scopes=scopes
+    )
+
+
+def _unauthenticated() -> AppError:
+    return AppError(CoreErrorCode.UNAUTHENTICATED, "sign in or send a valid API token", 401)
+
+
+def _stale(seen: datetime | None, now: datetime) -> bool:
+    return seen is None or now - seen >= TOUCH_EVERY
+
+
+def session_is_live(row: UserSession, settings: Settings, now: datetime) -> bool:
+    idle = timedelta(seconds=settings.session_idle_s)
+    return row.revoked_at is None and now < row.expires_at and now < row.last_seen_at + idle
+
+
+def _token_principal(session: Session, token: str, now: datetime) -> Principal:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    if row is None or row.revoked_at is not None or (row.expires_at is not None and now >= row.expires_at):
+        raise _unauthenticated()
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        raise _unauthenticated()
+    if _stale(row.last_used_at, now):
+        row.last_used_at = now
+    scopes = None if row.scopes is None else frozenset(Permission(s) for s in row.scopes)
+    return principal_for(user, scopes)
+
+
+def _session_principal(session: Session, settings: Settings, session_id: str, now: datetime) -> Principal:
+    row = session.scalar(select(UserSession).where(UserSession.token_hash == hash_token(session_id)))
+    if row is None or not session_is_live(row, settings, now):
+        raise _unauthenticated()
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        raise _unauthenticated()
+    if _stale(row.last_seen_at, now):
+        row.last_seen_at = now
+    return principal_for(user)
 
 
 def current_principal(request: Request) -> Principal:
-    """The user behind a request: a bearer API token, else the console session cookie."""
-    sessions = request.app.state.stores.sessions
+    """The user behind a request: a bearer API token, else the console session cookie's live session."""
+    stores = request.app.state.stores
     header = request.headers.get("authorization", "")
-    with sessions() as session:
+    session_id = request.session.get(SESSION_KEY) if "session" in request.scope else None
+    if not header.lower().startswith("bearer ") and not isinstance(session_id, str):
+        raise _unauthenticated()
+    now = utcnow()
+    with stores.sessions() as session, session.begin():
         if header.lower().startswith("bearer "):
-            token_hash = hash_token(header[7:].strip())
-            user = session.scalar(
-                select(User)
-                .join(ApiToken, ApiToken.user_id == User.id)
-                .where(ApiToken.token_hash == token_hash)
-            )
-        else:
-            user_id = request.session.get("user_id") if "session" in request.scope else None
-            user = session.get(User, user_id) if user_id else None
-        if user is None or not user.is_active:
-            raise AppError(CoreErrorCode.UNAUTHENTICATED, "sign in or send a valid API token", 401)
-        return principal_for(user)
+            return _token_principal(session, header[7:].strip(), now)
+        return _session_principal(session, stores.settings, str(session_id), now)
 
 
 def require(permission: Permission) -> Callable[[Request], Principal]:
@@ -141,7 +200,8 @@ def require(permission: Permission) -> Callable[[Request], Principal]:
         if not principal.can(permission):
             raise AppError(
                 CoreErrorCode.FORBIDDEN,
-                f"role {principal.role.value!r} lacks permission {permission.value!r}",
+                f"role {principal.role.value!r} lacks permission {permission.value!r}"
+                + (" (or the API token's scopes leave it out)" if principal.scopes is not None else ""),
                 403,
                 {"permission": permission.value},
             )

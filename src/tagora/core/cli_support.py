@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from pydantic import BaseModel
@@ -16,8 +16,10 @@ from rich.console import Console
 from rich.table import Table
 
 from tagora.core.errors import AppError
-from tagora.core.stores import Stores, open_stores
 from tagora.settings import get_settings
+
+if TYPE_CHECKING:  # the stores pull in Ibis and more, which ``tagora --help`` must not wait for
+    from tagora.core.stores import Stores
 
 console = Console(stderr=True)
 
@@ -47,10 +49,15 @@ def print_table(title: str, rows: list[dict[str, Any]]) -> None:
 
 
 @contextmanager
-def cli_stores() -> Iterator[Stores]:
-    """Open the stores for one command; a user error prints its message and exits 2, never a traceback."""
+def cli_stores(**options: bool) -> Iterator[Stores]:
+    """Open the stores for one command; a user error prints its message and exits 2, never a traceback.
+
+    ``options`` go to ``open_stores`` (``tagora migrate``'s).
+    """
+    from tagora.core.stores import open_stores
+
     try:
-        stores = open_stores(get_settings())
+        stores = open_stores(get_settings(), **options)
     except ValueError as exc:  # settings validation
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc

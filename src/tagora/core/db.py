@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, func, make_url, select
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -39,7 +42,30 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else as_utc(value)
 
 
+# pg_advisory_lock key of schema changes (migrations, pairing the warehouse): any 64-bit number that no
+# other application on the same database uses; this one is "tagora" in ASCII.
+SCHEMA_LOCK_KEY = 0x7461676F7261
+SCHEMA_LOCK_WAIT_S = 600
+
+
+def normalise_url(url: str) -> str:
+    """``postgres://`` (as Heroku, Render and libpq tools write it) is ``postgresql://``: psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def redact(url: str) -> str:
+    """A store's URL as it may be shown: without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:  # not a URL at all: show only its scheme
+        return url.partition("://")[0] + "://..."
+
+
 def make_engine(url: str) -> Engine:
+    url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
 
@@ -52,9 +78,38 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return create_engine(url, pool_pre_ping=True)
+
+
+@contextmanager
+def schema_lock(engine: Engine) -> Iterator[None]:
+    """Held while one process migrates the schema or pairs the stores; the others wait their turn.
+
+    PostgreSQL: a session-level advisory lock, on a connection of its own (the migration runs on another).
+    SQLite: an exclusive transaction on a lock file beside the database; the database itself cannot be
+    used, as it would lock out the migration's own connection. An in-memory database has one user.
+    """
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(select(func.pg_advisory_lock(SCHEMA_LOCK_KEY)))
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(select(func.pg_advisory_unlock(SCHEMA_LOCK_KEY)))
+                conn.commit()
+        return
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    lock_path = Path(database).with_name(Path(database).name + ".schema-lock")
+    with closing(sqlite3.connect(lock_path, timeout=SCHEMA_LOCK_WAIT_S, isolation_level=None)) as lock:
+        lock.execute("BEGIN EXCLUSIVE")
+        try:
+            yield
+        finally:
+            lock.execute("ROLLBACK")
 
 
 @contextmanager

@@ -1,4 +1,5 @@
-"""Open both stores: migrate the metadata database with Alembic, create missing warehouse tables."""
+"""Open both stores: migrate the metadata database with Alembic, pair it with its warehouse, create missing
+warehouse tables (docs/deploy.md, Migrations)."""
 
 from __future__ import annotations
 
@@ -8,22 +9,23 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
-from alembic import command
-from alembic.config import Config
 from ibis.backends import BaseBackend
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from tagora.core.db import make_engine
+from tagora.core.db import make_engine, redact, schema_lock
+from tagora.core.errors import AppError, CoreErrorCode
+from tagora.core.pairing import pair_stores
 from tagora.core.warehouse import connect_warehouse, ensure_tables, ensure_views, thread_connection
 from tagora.settings import Settings
 
 # Every module that declares tables; Alembic and the warehouse read them from here.
 MODEL_MODULES = (
     "tagora.core.models",
+    "tagora.core.pairing",
     "tagora.profiles.models",
     "tagora.identity.models",
     "tagora.ingest.tracking.models",
@@ -52,6 +54,8 @@ def prepare_warehouse(warehouse: BaseBackend) -> None:
         ensure_views(warehouse, getattr(module, "WAREHOUSE_VIEWS", {}))
 
 
+STORE_ID = "store_id"  # extras key: the id both stores carry (core/pairing.py)
+SCHEMA_BEFORE = "schema_before"  # extras key: the schema revisions the metadata database was at on opening
 EVENTS_LOADED = "events_loaded"  # topic: the uids whose new events just reached the warehouse
 PEOPLE_CHANGED = "people_changed"  # topic: the records of people an identity merge or unmerge changed
 
@@ -114,26 +118,111 @@ class Stores:
         self.engine.dispose()
 
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
     return cfg
 
 
-def migrate(engine: Engine) -> None:
-    # "heads": areas add migrations on branches of their own, merged by a later revision
-    command.upgrade(alembic_config(engine), "heads")
+def schema_revisions(engine: Engine) -> tuple[set[str], set[str]]:
+    """The revisions the metadata database is at, and the heads this release's migrations end in."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    with engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    unknown = current - {r.revision for r in script.walk_revisions()}
+    if unknown:
+        raise AppError(
+            CoreErrorCode.CONFLICT,
+            f"the metadata database {redact(str(engine.url))} was migrated by a newer Tagora release "
+            f"(revision {', '.join(sorted(unknown))}); run that release, or a newer one",
+            409,
+            {"database": redact(str(engine.url)), "revisions": sorted(current)},
+        )
+    return current, set(script.get_heads())
 
 
-def open_stores(settings: Settings) -> Stores:
+def migrate(engine: Engine) -> tuple[set[str], set[str]]:
+    """Upgrade the metadata database to this release (``tagora migrate``); returns the revisions before and
+    after. Under the schema lock, so processes that start together wait for the first one's upgrade."""
+    with schema_lock(engine):
+        return _upgrade(engine)
+
+
+def _upgrade(engine: Engine) -> tuple[set[str], set[str]]:
+    from alembic import command
+
+    before, heads = schema_revisions(engine)
+    if before != heads:
+        # "heads": areas add migrations on branches of their own, merged by a later revision
+        command.upgrade(alembic_config(engine), "heads")
+    return before, heads
+
+
+def ensure_schema(engine: Engine, settings: Settings) -> None:
+    """Make sure the schema is this release's, under the schema lock (see ``_check_schema``)."""
+    with schema_lock(engine):
+        _check_schema(engine, settings)
+
+
+def _check_schema(engine: Engine, settings: Settings) -> set[str]:
+    """Upgrade an out-of-date schema, except a shared PostgreSQL's in production.
+
+    There several servers and workers start from their own releases, and a schema change is the
+    operator's step (``tagora migrate``, run once before the new release starts), never a side effect of
+    whichever process happens to start first.
+    """
+    current, heads = schema_revisions(engine)
+    if current == heads:
+        return current
+    if engine.dialect.name == "postgresql" and settings.env == "production":
+        database = redact(str(engine.url))
+        raise AppError(
+            CoreErrorCode.CONFLICT,
+            f"the metadata database {database} is at revision {', '.join(sorted(current)) or 'none (empty)'}"
+            f" but this release needs {', '.join(sorted(heads))}: run `tagora migrate`, then start again",
+            409,
+            {"database": database, "current": sorted(current), "needed": sorted(heads)},
+        )
+    return _upgrade(engine)[0]
+
+
+def open_stores(settings: Settings, *, upgrade: bool = False, adopt_warehouse: bool = False) -> Stores:
+    """Open (and on first use create) both stores.
+
+    ``upgrade`` migrates the schema in production too (``tagora migrate``); ``adopt_warehouse`` pairs the
+    metadata database with a warehouse that was not its own (``tagora migrate --adopt-warehouse``).
+    """
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)
+    sessions = sessionmaker(engine, expire_on_commit=False)
     try:
-        migrate(engine)
-        warehouse = connect_warehouse(settings.resolved_warehouse_url)
-        prepare_warehouse(warehouse)
+        with schema_lock(engine):
+            before = _upgrade(engine)[0] if upgrade else _check_schema(engine, settings)
+            warehouse = connect_warehouse(settings.resolved_warehouse_url)
+            try:
+                store_id = pair_stores(
+                    sessions,
+                    warehouse,
+                    redact(settings.resolved_database_url),
+                    redact(settings.resolved_warehouse_url),
+                    adopt=adopt_warehouse,
+                )
+                prepare_warehouse(warehouse)
+            except Exception:
+                warehouse.disconnect()
+                raise
     except Exception:
         engine.dispose()
         raise
-    return Stores(settings, engine, sessionmaker(engine, expire_on_commit=False), warehouse)
+    extras: dict[str, object] = {STORE_ID: store_id, SCHEMA_BEFORE: sorted(before)}
+    return Stores(settings, engine, sessions, warehouse, extras=extras)

@@ -77,7 +77,7 @@ def serve(
 ) -> None:
     """Serve only the /v1 tracking API, in several processes (the loader runs in `tagora serve`)."""
     from tagora.core.db import make_engine
-    from tagora.core.stores import migrate
+    from tagora.core.stores import ensure_schema
     from tagora.ingest.tracking.gateway import serve as serve_gateway
     from tagora.settings import get_settings
 
@@ -86,7 +86,7 @@ def serve(
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)
     try:
-        migrate(engine)
+        ensure_schema(engine, settings)
     finally:
         engine.dispose()
     serve_gateway("tagora.ingest.tracking.gateway:create_gateway", host, port, workers)
