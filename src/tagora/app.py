@@ -7,11 +7,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from tagora.core.errors import AppError, CoreErrorCode
+from tagora.core.openapi import document_errors
 from tagora.core.stores import Stores, open_stores
 from tagora.settings import Settings, get_settings
 
@@ -19,6 +22,15 @@ from tagora.settings import Settings, get_settings
 def _field_of(error: dict[str, Any]) -> str:
     loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
     return ".".join(loc) or "body"
+
+
+HTTP_CODES = {
+    401: CoreErrorCode.UNAUTHENTICATED,
+    403: CoreErrorCode.FORBIDDEN,
+    404: CoreErrorCode.NOT_FOUND,
+    405: "method_not_allowed",
+    409: CoreErrorCode.CONFLICT,
+}
 
 
 def create_app(settings: Settings | None = None, stores: Stores | None = None) -> FastAPI:
@@ -57,6 +69,18 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
         error = AppError(CoreErrorCode.INVALID_INPUT, message, 422, {"errors": errors})
         return _app_error(request, error)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # The framework's own 404/405 (an unknown path, a wrong method) in the error shape; a console
+        # redirect to the login page (303, or 401 with HX-Redirect) stays what it is.
+        if exc.status_code < 400 or (exc.headers or {}).get("HX-Redirect"):
+            return await http_exception_handler(request, exc)
+        code = HTTP_CODES.get(exc.status_code, "http_error")
+        error = AppError(code, str(exc.detail), exc.status_code, {"path": request.url.path})
+        response = _app_error(request, error)
+        response.headers.update(exc.headers or {})
+        return response
+
     @app.get("/health", tags=["meta"])
     def health() -> dict[str, str]:
         return {"status": "ok"}
@@ -90,4 +114,5 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
     app.include_router(model_pages_router)
     app.include_router(tag_pages_router)
     app.include_router(console_router)
+    document_errors(app)
     return app

@@ -57,12 +57,16 @@ def segments_of(stores: StoresDep, actor: Reader, key: str) -> list[str]:
 def product_portrait(
     stores: StoresDep, actor: Reader, sku: str | None = None, category: str | None = None
 ) -> dict[str, Any]:
-    return asdict(logic.portrait(stores, actor, logic.product_buyers(stores, sku, category)))
+    group = f"product {sku!r}" if sku else f"category {category!r}"
+    return asdict(logic.portrait(stores, actor, logic.product_buyers(stores, sku, category), group))
 
 
 @router.get("/segments/compare")
 def compare(stores: StoresDep, actor: Reader, a: str, b: str) -> dict[str, Any]:
-    return {code: asdict(logic.portrait(stores, actor, logic.members(stores, code))) for code in (a, b)}
+    return {
+        code: asdict(logic.portrait(stores, actor, logic.members(stores, code), f"segment {code!r}"))
+        for code in (a, b)
+    }
 
 
 @router.get("/segments/{code}", response_model=SegmentPublic)
@@ -88,7 +92,7 @@ def sizes(stores: StoresDep, actor: Reader, code: str) -> list[SizePoint]:
 
 @router.get("/segments/{code}/portrait")
 def portrait(stores: StoresDep, actor: Reader, code: str) -> dict[str, Any]:
-    return asdict(logic.portrait(stores, actor, logic.members(stores, code)))
+    return asdict(logic.portrait(stores, actor, logic.members(stores, code), f"segment {code!r}"))
 
 
 @router.get("/segments/{code}/lookalike", response_model=Lookalike)

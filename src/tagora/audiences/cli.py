@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import json as jsonlib
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from tagora.audiences import logic
-from tagora.audiences.schemas import SegmentCreate
-from tagora.core.auth import CLI_OPERATOR
 from tagora.core.cli_support import cli_stores, console, print_json, print_table
-from tagora.core.errors import AppError, CoreErrorCode
 
 segments_app = typer.Typer(help="Audiences: count, save, export and portray segments.", no_args_is_help=True)
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -26,24 +21,14 @@ Expression = Annotated[
 ]
 
 
-def _expression(text: str) -> tuple[Any, str | None]:
-    """(JSON form, None) for JSON, else (None, text) for the rule-language form."""
-    if not text.lstrip().startswith(("{", "[")):
-        return None, text
-    try:
-        return jsonlib.loads(text), None
-    except jsonlib.JSONDecodeError as exc:
-        raise AppError(
-            CoreErrorCode.INVALID_INPUT, f"the expression is not JSON: {exc.msg} at column {exc.colno}", 422,
-            {"field": "expression"},
-        ) from exc  # fmt: skip
-
-
 @segments_app.command("count")
 def count(expression: Expression, json: Json = False) -> None:
     """How many customers an expression selects, right now."""
+    from tagora.audiences import logic
+    from tagora.audiences.expr import read_expression
+
     with cli_stores() as stores:
-        result = logic.count(stores, *_expression(expression))
+        result = logic.count(stores, *read_expression(expression))
     if json:
         print_json(result)
     else:
@@ -60,8 +45,13 @@ def create(
     json: Json = False,
 ) -> None:
     """Save a segment (dynamic by default: it follows its tags)."""
+    from tagora.audiences import logic
+    from tagora.audiences.expr import read_expression
+    from tagora.audiences.schemas import SegmentCreate
+    from tagora.core.auth import CLI_OPERATOR
+
     with cli_stores() as stores:
-        raw, text = _expression(expression)
+        raw, text = read_expression(expression)
         data = SegmentCreate(
             code=code, name=name, description=description, kind="static" if static else "dynamic",
             expression=raw, text=text,
@@ -72,6 +62,8 @@ def create(
 
 @segments_app.command("list")
 def list_segments(json: Json = False) -> None:
+    from tagora.audiences import logic
+
     with cli_stores() as stores:
         rows = logic.list_segments(stores)
     if json:
@@ -84,6 +76,8 @@ def list_segments(json: Json = False) -> None:
 
 @segments_app.command("show")
 def show(code: str, json: Json = False) -> None:
+    from tagora.audiences import logic
+
     with cli_stores() as stores:
         segment = logic.show_segment(stores, code)
         sizes = logic.size_history(stores, code)
@@ -104,6 +98,9 @@ def export(
     ] = "e164",
 ) -> None:
     """Write the members to CSV or Excel (the format follows the file name)."""
+    from tagora.audiences import logic
+    from tagora.core.auth import CLI_OPERATOR
+
     fmt = "xlsx" if output.suffix.lower() == ".xlsx" else "csv"
     with cli_stores() as stores:
         output.write_bytes(logic.export_members(stores, CLI_OPERATOR, code, fields, fmt, phone_format))
@@ -113,8 +110,11 @@ def export(
 @segments_app.command("portrait")
 def portrait(code: str, json: Json = False) -> None:
     """Who the members are: each tag's shares against the whole base, with TGI."""
+    from tagora.audiences import logic
+    from tagora.core.auth import CLI_OPERATOR
+
     with cli_stores() as stores:
-        result = logic.portrait(stores, CLI_OPERATOR, logic.members(stores, code))
+        result = logic.portrait(stores, CLI_OPERATOR, logic.members(stores, code), f"segment {code!r}")
     if json:
         print_json(asdict(result))
         return
@@ -129,6 +129,9 @@ def lookalike(
     json: Json = False,
 ) -> None:
     """The customers outside a segment who look most like its members, and the tag values why."""
+    from tagora.audiences import logic
+    from tagora.core.auth import CLI_OPERATOR
+
     with cli_stores() as stores:
         result = logic.lookalike(stores, CLI_OPERATOR, code, n)
     if json:

@@ -17,6 +17,7 @@ the whole customer base, so ``not {"tag": "x", "op": "=", "value": "a"}`` includ
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, ValidationError
@@ -30,6 +31,7 @@ Scalar = str | float | bool
 MAX_NODES = 200
 KINDS = {"All", "Any", "Not", "Segment", "Condition"}  # union tags pydantic puts in error locations
 MAX_DEPTH = 16
+MAX_RAW_DEPTH = 2 * MAX_DEPTH + 2  # JSON containers: an "all" level is an object and a list
 
 
 class _Node(BaseModel):
@@ -93,8 +95,53 @@ class SegmentError(AppError):
         super().__init__("invalid_segment", f"{path or 'expression'}: {message}", 422, {"path": path})
 
 
+def read_expression(text: str) -> tuple[Any, str | None]:
+    """What was typed (a console form, a CLI argument): (JSON form, None), or (None, text) for the
+    rule-language form. JSON nested past what a segment may hold is refused before it is decoded."""
+    if not text.lstrip().startswith(("{", "[")):
+        return None, text
+    if _text_depth(text) > MAX_RAW_DEPTH:
+        raise SegmentError("", f"too deeply nested: at most {MAX_DEPTH} levels")
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as exc:
+        raise SegmentError("", f"not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from exc
+
+
+def _text_depth(text: str) -> int:
+    """The deepest nesting of JSON brackets in ``text``, outside strings (a scan, no recursion)."""
+    depth = deepest = 0
+    inside = escaped = False
+    for char in text:
+        if inside:
+            escaped, inside = (False, True) if escaped else (char == "\\", char != '"')
+        elif char == '"':
+            inside = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _raw_depth(raw: Any) -> int:
+    """The nesting of lists and objects in decoded JSON, walked without recursion."""
+    deepest, stack = 0, [(raw, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is not None:
+            deepest = max(deepest, depth)
+            if depth <= MAX_RAW_DEPTH:
+                stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def parse(raw: Any) -> Expr:
     """Validate the JSON form; an error names the path of the offending node (``all.2.op``)."""
+    if _raw_depth(raw) > MAX_RAW_DEPTH:
+        raise SegmentError("", f"too deeply nested: at most {MAX_DEPTH} levels")
     try:
         expr = _adapter.validate_python(raw)
     except ValidationError as exc:

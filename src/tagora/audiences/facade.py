@@ -1,5 +1,6 @@
 """What other areas may call: rebuild the index after tags recompute, members of a segment, counts."""
 
+from tagora.audiences.expr import read_expression
 from tagora.audiences.logic import (
     count,
     members,
@@ -13,6 +14,7 @@ from tagora.audiences.logic import (
 __all__ = [
     "count",
     "members",
+    "read_expression",
     "rebuild_index",
     "refresh_segments",
     "reindex",

@@ -321,7 +321,13 @@ def group_threshold(actor: Principal) -> int:
     return 0 if actor.can(Permission.PII_VIEW) else MIN_GROUP
 
 
-def portrait(stores: Stores, actor: Principal, members_of: BitMap) -> portraits.GroupPortrait:
+def portrait(
+    stores: Stores, actor: Principal, members_of: BitMap, group: str | None = None
+) -> portraits.GroupPortrait:
+    """The group's portrait; a named ``group`` without members is refused (409): there is nothing to draw."""
+    if group is not None and not members_of:
+        message = f"{group} has no members: there is no portrait to draw"
+        raise AppError(CoreErrorCode.CONFLICT, message, 409, {"group": group, "size": 0})
     return portraits.group_portrait(audience_index(stores), members_of, k=group_threshold(actor))
 
 
@@ -412,9 +418,12 @@ def product_buyers(stores: Stores, sku: str | None = None, category: str | None 
     """The buyers of a product or of a category (and its subcategories): a product portrait's group."""
     with stores.sessions() as session:
         skus = [sku] if sku else profiles.skus_in_category(session, category or "")
-    if not skus or not (sku or category):
-        raise AppError(CoreErrorCode.INVALID_INPUT, "name a sku or a category", 422, {"field": "sku"})
-    return to_bitmap(profiles.buyers(stores.warehouse, skus))
+        if not (sku or category):
+            raise AppError(CoreErrorCode.INVALID_INPUT, "name a sku or a category", 422, {"field": "sku"})
+        found = to_bitmap(profiles.buyers(stores.warehouse, skus)) if skus else BitMap()
+        if not found and not profiles.known_skus(session, skus):
+            raise not_found("product" if sku else "category", sku or category)
+    return found
 
 
 def rebuild_index(

@@ -120,7 +120,7 @@ def _numeric(name: str, index: NumericIndex, members: BitMap, k: int) -> TagPort
                 tgi=None if hidden else _tgi(share, base_share),
             )
         )
-    if covered >= k:
+    if covered and covered >= k:  # no member has a value: no quantiles (IndexError before)
         out.quantiles = {f"p{round(q * 100)}": _quantile(index, members, counts, q) for q in QUANTILES}
     return out
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tagora.audiences import logic
+from tagora.audiences.facade import read_expression
 from tagora.audiences.schemas import SegmentCreate
 from tagora.console.pages import StoresDep, check_csrf, console_user, error_page, show
 from tagora.core.auth import Permission, Principal
@@ -31,19 +32,6 @@ def segment_reader(principal: Annotated[Principal, Depends(console_user)]) -> Pr
 Reader = Annotated[Principal, Depends(segment_reader)]
 
 
-def _form(text: str) -> tuple[Any, str | None]:
-    """What was typed: (JSON form, None), or (None, text) for the rule-language form."""
-    if not text.lstrip().startswith(("{", "[")):
-        return None, text
-    try:
-        return json.loads(text), None
-    except json.JSONDecodeError as exc:
-        raise AppError(
-            CoreErrorCode.INVALID_INPUT, f"not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", 422,
-            {"path": ""},
-        ) from exc  # fmt: skip
-
-
 @router.get("/segments", response_class=HTMLResponse)
 def segments(request: Request, stores: StoresDep, principal: Reader) -> Response:
     example = json.dumps(EXAMPLE, ensure_ascii=False, indent=2)
@@ -58,7 +46,7 @@ def live_count(
     request: Request, stores: StoresDep, principal: Reader, expression: Annotated[str, Form()] = ""
 ) -> Response:
     try:
-        result: Any = logic.count(stores, *_form(expression))
+        result: Any = logic.count(stores, *read_expression(expression))
     except AppError as exc:
         return show(request, "_segment_count.html", principal, error=exc)
     return show(request, "_segment_count.html", principal, result=result)
@@ -81,7 +69,7 @@ def save(
             request, principal, AppError(CoreErrorCode.FORBIDDEN, "you may not save segments", 403)
         )
     try:
-        raw, text = _form(expression)
+        raw, text = read_expression(expression)
         data = SegmentCreate.model_validate(
             {"code": code.strip(), "name": name.strip(), "kind": kind, "expression": raw, "text": text}
         )

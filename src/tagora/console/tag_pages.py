@@ -151,6 +151,9 @@ def _form_draft(fields: dict[str, str]) -> dict[str, Any]:
                 f"spec: not JSON ({exc.msg}, line {exc.lineno}, column {exc.colno})",
                 422, {"field": "spec", "line": exc.lineno, "column": exc.colno},
             ) from exc  # fmt: skip
+        except RecursionError as exc:  # nested deeper than the parser's stack: no spec is that deep
+            message = "spec: nested too deeply"
+            raise AppError(CoreErrorCode.INVALID_INPUT, message, 422, {"field": "spec"}) from exc
     return data
 
 

@@ -83,7 +83,7 @@ def find_customers(
 def find_customer(session: Session, key: str) -> Customer:
     """By external key, else by numeric uid; a record merged into another person gives that person."""
     customer = session.scalar(select(Customer).where(Customer.customer_key == key))
-    if customer is None and key.isdigit():
+    if customer is None and key.isascii() and key.isdigit() and len(key) < 19:  # a uid fits in 64 bits
         customer = session.get(Customer, int(key))
     if customer is None:
         raise not_found("customer", key)

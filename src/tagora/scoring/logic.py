@@ -43,8 +43,17 @@ def _not_enough(exc: Exception) -> AppError:
     return AppError(ScoringErrorCode.NOT_ENOUGH_DATA, str(exc), 422, {"field": "cutoff"})
 
 
+def check_cutoff(cutoff: date | None) -> None:
+    """A cutoff is a day whose data exists: one after today (say 9999-12-31) is refused, not a 500."""
+    today = utcnow().date()
+    if cutoff is not None and cutoff > today:
+        message = f"cutoff: {cutoff.isoformat()} is in the future; give a day up to {today.isoformat()}"
+        raise AppError(ScoringErrorCode.BAD_PARAMETER, message, 422, {"field": "cutoff"})
+
+
 def data_window(warehouse: BaseBackend, cutoff: date | None) -> tuple[date | None, date]:
     """(first order day, cutoff); the cutoff defaults to the latest order day."""
+    check_cutoff(cutoff)
     orders = warehouse.table("orders")
     row = (
         orders.aggregate(first=orders.ordered_at.min(), last=orders.ordered_at.max())
@@ -130,6 +139,7 @@ def train_model(
 
 def evaluate_models(stores: Stores, cutoff: date, horizon_days: int) -> EvaluationReport:
     """Train on data up to ``cutoff`` and judge on the ``horizon_days`` after it (a read, nothing stored)."""
+    check_cutoff(cutoff)
     try:
         result = pipeline.evaluate(stores.warehouse, cutoff, horizon_days)
     except ValueError as exc:
@@ -172,6 +182,7 @@ def show_run(stores: Stores, name: str, version: int | None = None) -> ModelRunP
 
 def compute_scores(stores: Stores, cutoff: date, horizon_days: int) -> pd.DataFrame:
     """Every customer with a purchase up to ``cutoff``: models trained and applied on data up to it."""
+    check_cutoff(cutoff)
     try:
         churn = pipeline.train_churn(stores.warehouse, cutoff, horizon_days)
         value = pipeline.fit_value_models(stores.warehouse, cutoff)
@@ -188,6 +199,7 @@ def compute_scores(stores: Stores, cutoff: date, horizon_days: int) -> pd.DataFr
 def propensity_scores(stores: Stores, target: str, cutoff: date, horizon_days: int) -> pd.DataFrame:
     """Every customer with a purchase up to ``cutoff``: P(buys in ``target`` within the horizon) and its
     decile (1 = the tenth most likely to respond), best first — the list to pick an offer's audience from."""
+    check_cutoff(cutoff)
     skus = _category_skus(stores, target)
     try:
         model = propensity.train(stores.warehouse, skus, cutoff, horizon_days)

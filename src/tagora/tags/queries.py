@@ -7,7 +7,6 @@ from ibis.backends import BaseBackend
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tagora.core.errors import not_found
 from tagora.profiles import facade as profiles
 from tagora.tags import catalogue
 from tagora.tags.models import CURRENT, HISTORY, OVERRIDES, PUBLISHED, TagDefinition
@@ -51,13 +50,9 @@ def tag_history(warehouse: BaseBackend, uid: int, tag: str) -> list[TagValuePubl
 
 
 def resolve_customer(session: Session, key: str) -> int:
-    """The uid of the person a customer key (or a numeric uid) belongs to now (after identity merges)."""
-    uids = profiles.key_uids(session, [key])
-    if key in uids:
-        return uids[key][0]
-    if key.isdigit():
-        return int(key)
-    raise not_found("customer", key)
+    """The uid of the person a customer key (or a numeric uid) belongs to now (after identity merges); an
+    unknown key or uid is "not found" (a uid was taken on trust before, and its values read as nulls)."""
+    return profiles.person_uid(session, key)
 
 
 def live_value_types(session: Session) -> dict[str, str]:
