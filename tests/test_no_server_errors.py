@@ -142,3 +142,19 @@ def test_an_unknown_customer_in_tags_show_is_not_found_not_silent_nulls(cli_home
     for key in ("NOPE", "987654", "\u00b2", "9" * 30):
         result = CliRunner().invoke(cli_app, ["tags", "show", "member_tier", "--customer", key])
         assert result.exit_code == 2 and "not_found" in result.output, result.output
+
+
+def test_a_page_number_past_any_offset_is_refused_naming_the_field(
+    client: TestClient, users: dict[str, str], shop: dict[str, int]
+) -> None:
+    login(client, users["admin"])
+    huge = str(10**20)
+    for url in ("/api/customers", "/api/customers/C001/timeline"):
+        error = _error(client.get(url, params={"page": huge}), 422)
+        assert error["data"] == {"field": "page", "max": 1_000_000}
+    assert (
+        _error(client.get("/api/customers", params={"page": "1e20"}), 422)["data"]["errors"][0]["field"]
+        == "page"
+    )
+    sign_in(client, users["admin"])
+    assert client.get("/partials/customers", params={"page": huge}).status_code == 422

@@ -13,7 +13,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from tagora.core.clock import as_utc
-from tagora.core.errors import not_found
+from tagora.core.errors import AppError, CoreErrorCode, not_found
 from tagora.identity import facade as identity
 from tagora.privacy.facade import mask_email, mask_phone
 from tagora.profiles.models import CANCELLATION, PURCHASE, Customer, Interaction, Product
@@ -26,6 +26,7 @@ from tagora.profiles.schemas import (
 )
 
 MAX_PAGE_SIZE = 200
+MAX_PAGE = 1_000_000  # past it an offset overflows SQLite's integers (a 500 before)
 
 
 def present(customer: Customer, masked: bool) -> CustomerPublic:
@@ -54,6 +55,9 @@ def summarize(customer: Customer, masked: bool) -> CustomerSummary:
 
 
 def clamp_page(page: int, page_size: int) -> tuple[int, int]:
+    if page > MAX_PAGE:
+        message = f"page: at most {MAX_PAGE:,}"
+        raise AppError(CoreErrorCode.INVALID_INPUT, message, 422, {"field": "page", "max": MAX_PAGE})
     return max(page, 1), min(max(page_size, 1), MAX_PAGE_SIZE)
 
 
