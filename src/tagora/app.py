@@ -13,9 +13,12 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from tagora.core.docs import add_docs
 from tagora.core.errors import AppError, CoreErrorCode
+from tagora.core.http import HttpGuard
 from tagora.core.openapi import document_errors
 from tagora.core.stores import Stores, open_stores
+from tagora.ingest.tracking.messages import MAX_BATCH_BYTES
 from tagora.settings import Settings, get_settings
 
 
@@ -44,7 +47,11 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
         if own:
             app.state.stores.close()
 
-    app = FastAPI(title="Tagora", version="0.1.0", lifespan=lifespan)
+    # The docs pages and document come from add_docs: vendored assets, and a login in production.
+    app = FastAPI(
+        title="Tagora", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
+    add_docs(app, settings)
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key.get_secret_value(),
@@ -115,4 +122,13 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
     app.include_router(tag_pages_router)
     app.include_router(console_router)
     document_errors(app)
+    # Added last, so it runs first: before sessions, parsing and authentication see a request.
+    app.add_middleware(
+        HttpGuard,
+        body_limit=settings.max_body_bytes,
+        upload_limit=settings.max_upload_bytes,
+        exempt=("/v1/",),
+        exempt_limit=MAX_BATCH_BYTES,
+        trusted_origins=settings.trusted_origins,
+    )
     return app

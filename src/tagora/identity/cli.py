@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy import select
 
-from tagora.core.auth import CLI_OPERATOR
 from tagora.core.cli_support import cli_stores, console, print_json, print_table
-from tagora.identity import logic, queries
-from tagora.identity.models import Identity
+
+if TYPE_CHECKING:
+    from tagora.identity import logic
 
 identity_app = typer.Typer(
     help="One person, many IDs: identity graph, merges and conflicts.", no_args_is_help=True
@@ -32,6 +31,9 @@ def _report(report: logic.ResolveReport, json: bool) -> None:
 @identity_app.command("show")
 def show(key: Annotated[str, typer.Argument(help="A customer key (or uid).")], json: Json = False) -> None:
     """A person's records, identities, merge history and conflicts."""
+    from tagora.core.auth import CLI_OPERATOR
+    from tagora.identity import logic
+
     with cli_stores() as stores:
         graph = logic.view_identity_graph(stores, CLI_OPERATOR, key)
     if json:
@@ -52,6 +54,9 @@ def merge(
     json: Json = False,
 ) -> None:
     """Merge two customers by hand (the identity rules still apply)."""
+    from tagora.core.auth import CLI_OPERATOR
+    from tagora.identity import logic
+
     with cli_stores() as stores:
         _report(logic.merge_profiles(stores, CLI_OPERATOR, a, b, comment), json)
 
@@ -64,6 +69,9 @@ def unmerge(
     json: Json = False,
 ) -> None:
     """Split a merged customer back out, with its own orders, events and notes."""
+    from tagora.core.auth import CLI_OPERATOR
+    from tagora.identity import logic
+
     with cli_stores() as stores:
         _report(logic.unmerge_profile(stores, CLI_OPERATOR, key, merge_id, comment), json)
 
@@ -71,6 +79,8 @@ def unmerge(
 @identity_app.command("conflicts")
 def conflicts(limit: int = 100, json: Json = False) -> None:
     """Shared identities the rules kept from merging two records, newest first."""
+    from tagora.identity import queries
+
     with cli_stores() as stores, stores.sessions() as session:
         rows = queries.conflicts(session, limit, masked=False)
     if json:
@@ -82,6 +92,12 @@ def conflicts(limit: int = 100, json: Json = False) -> None:
 @identity_app.command("resolve")
 def resolve(json: Json = False) -> None:
     """Re-resolve every record (after changing the identity rules); idempotent."""
+    from sqlalchemy import select
+
+    from tagora.core.auth import CLI_OPERATOR
+    from tagora.identity import logic
+    from tagora.identity.models import Identity
+
     with cli_stores() as stores:
         with stores.sessions() as session:
             records = list(session.scalars(select(Identity.origin_uid).distinct()))

@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from tagora.core.auth import CLI_OPERATOR
 from tagora.core.cli_support import cli_stores, console, print_json
-from tagora.ingest import logic
 from tagora.ingest.files import cli as files_cli
-from tagora.ingest.schemas import ImportReport
+
+if TYPE_CHECKING:
+    from tagora.ingest.schemas import ImportReport
 
 import_app = typer.Typer(help="Import customers, products, orders and events.", no_args_is_help=True)
 Json = Annotated[bool, typer.Option("--json", help="Print the import report as JSON.")]
@@ -63,6 +63,9 @@ def online_retail(
     json: Json = False,
 ) -> None:
     """Import UCI Online Retail transaction lines (idempotent)."""
+    from tagora.core.auth import CLI_OPERATOR
+    from tagora.ingest import logic
+
     with cli_stores() as stores, progress_bar() as update:
         report = logic.import_online_retail(stores, CLI_OPERATOR, path, update)
     print_json(report) if json else summarize(report)
@@ -73,6 +76,9 @@ def dataset(
     folder: Annotated[Path, typer.Argument(help="A folder written by `tagora generate`.")], json: Json = False
 ) -> None:
     """Import a generated demo data set folder (idempotent)."""
+    from tagora.core.auth import CLI_OPERATOR
+    from tagora.ingest import logic
+
     with cli_stores() as stores, progress_bar() as update:
         report = logic.import_dataset(stores, CLI_OPERATOR, folder, update)
     print_json(report) if json else summarize(report)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy import select
 
-from tagora.core.auth import CLI_OPERATOR, Principal, principal_for
 from tagora.core.cli_support import cli_stores, print_json, print_table
 from tagora.core.errors import not_found
-from tagora.core.models import User
-from tagora.core.stores import Stores
-from tagora.profiles import logic, queries
+
+if TYPE_CHECKING:
+    from tagora.core.auth import Principal
+    from tagora.core.stores import Stores
 
 customers_app = typer.Typer(help="Search, show and export customers.", no_args_is_help=True)
 AsUser = Annotated[
@@ -22,6 +21,11 @@ Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _actor(stores: Stores, username: str | None) -> Principal:
+    from sqlalchemy import select
+
+    from tagora.core.auth import CLI_OPERATOR, principal_for
+    from tagora.core.models import User
+
     if username is None:
         return CLI_OPERATOR
     with stores.sessions() as session:
@@ -40,6 +44,8 @@ def search(
     json: Json = False,
 ) -> None:
     """Find customers."""
+    from tagora.profiles import logic
+
     with cli_stores() as stores:
         result = logic.search_customers(stores.sessions, _actor(stores, as_user), q, page, page_size)
         if json:
@@ -56,6 +62,8 @@ def show(
     json: Json = False,
 ) -> None:
     """A customer's 360 view: attributes, identities, order summary and timeline."""
+    from tagora.profiles import logic
+
     with cli_stores() as stores:
         actor = _actor(stores, as_user)
         view = logic.view_customer(stores, actor, key)
@@ -79,12 +87,16 @@ def export(
     as_user: AsUser = None,
 ) -> None:
     """Export matching customers to CSV (masked for roles without pii:view)."""
+    from tagora.profiles import logic
+
     with cli_stores() as stores:
         output.write(logic.export_customers(stores.sessions, _actor(stores, as_user), q))
 
 
 def stats(json: Json = False) -> None:
     """Counts of everything in the stores."""
+    from tagora.profiles import queries
+
     with cli_stores() as stores, stores.sessions() as session:
         counts = queries.store_counts(session, stores.warehouse)
     if json:

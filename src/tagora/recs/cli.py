@@ -7,12 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tagora.core.auth import CLI_OPERATOR
 from tagora.core.cli_support import cli_stores, console, print_json, print_table
-from tagora.recs import facade, logic
-from tagora.recs.experiment import movielens_dataset, run, store_dataset
-from tagora.recs.movielens import load_movielens
-from tagora.recs.queries import catalogue, store_behaviours
 
 recs_app = typer.Typer(help="Recommendations: evaluate, train, show, export, target.", no_args_is_help=True)
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -47,6 +42,10 @@ def evaluate(
     json: Json = False,
 ) -> None:
     """Every algorithm and the tuned hybrid on a held-out split, in one table."""
+    from tagora.recs.experiment import movielens_dataset, run, store_dataset
+    from tagora.recs.movielens import load_movielens
+    from tagora.recs.queries import catalogue, store_behaviours
+
     if dataset == "movielens":
         if path is None or not (path / "u.data").exists():
             _fail(f"--path must be a MovieLens 100k folder with u.data (got {path})")
@@ -76,6 +75,9 @@ def train(
     json: Json = False,
 ) -> None:
     """Fit the production model on every purchase and product event and save it for the server."""
+    from tagora.core.auth import CLI_OPERATOR
+    from tagora.recs import logic
+
     with cli_stores() as stores:
         report = logic.train_model(stores, CLI_OPERATOR, algorithm)
     if json:
@@ -90,6 +92,9 @@ def train(
 @recs_app.command("publish")
 def publish(json: Json = False) -> None:
     """Publish each customer's recommended categories as a tag (from the trained model)."""
+    from tagora.core.auth import CLI_OPERATOR
+    from tagora.recs import logic
+
     with cli_stores() as stores:
         written = logic.publish_tags(stores, CLI_OPERATOR)
     if json:
@@ -101,6 +106,8 @@ def publish(json: Json = False) -> None:
 @recs_app.command("show")
 def show(customer_key: str, n: int = 10, json: Json = False) -> None:
     """A customer's recommendations with the reason for each."""
+    from tagora.recs import facade
+
     with cli_stores() as stores:
         result = facade.recommend_for(stores, customer_key, n)
     if json:
@@ -125,6 +132,9 @@ def export(
     ] = None,
 ) -> None:
     """Batch recommendations for campaigns: customer_key, rank, sku, score, reason."""
+    from tagora.core.auth import CLI_OPERATOR
+    from tagora.recs import logic
+
     chosen = fmt or ("jsonl" if output.suffix in (".jsonl", ".json") else "csv")
     with cli_stores() as stores:
         rows = logic.export_recommendations(stores, CLI_OPERATOR, output, n, algorithm, chosen)
@@ -134,6 +144,8 @@ def export(
 @recs_app.command("targets")
 def targets(sku: str, n: int = 100, exclude_bought: bool = False, json: Json = False) -> None:
     """The customers most likely to buy a product."""
+    from tagora.recs import facade
+
     with cli_stores() as stores:
         result = facade.target_customers(stores, sku, n, exclude_bought)
     if json:

@@ -8,9 +8,7 @@ from typing import Annotated
 
 import typer
 
-from tagora.core.auth import CLI_OPERATOR
 from tagora.core.cli_support import cli_stores, console, print_json, print_table
-from tagora.scoring import logic
 
 models_app = typer.Typer(
     help="Customer value and prediction models: train, inspect, score.", no_args_is_help=True
@@ -31,6 +29,8 @@ def _day(text: str | None) -> date | None:
 @models_app.command("list")
 def list_runs(name: Annotated[str | None, typer.Argument()] = None, json: Json = False) -> None:
     """Every recorded run, newest version first."""
+    from tagora.scoring import logic
+
     with cli_stores() as stores:
         runs = logic.list_runs(stores, name)
     if json:
@@ -52,6 +52,9 @@ def train(
     json: Json = False,
 ) -> None:
     """Train on data up to the cutoff, backtest on the last horizon, record the run."""
+    from tagora.core.auth import CLI_OPERATOR
+    from tagora.scoring import logic
+
     with cli_stores() as stores:
         run = logic.train_model(stores, CLI_OPERATOR, name, _day(cutoff), horizon_days, target)
     print_json(run) if json else console.print(f"trained {run.name} v{run.version} on {run.data_end}")
@@ -64,6 +67,8 @@ def evaluate(
     json: Json = False,
 ) -> None:
     """Time split: train up to the cutoff, compare with the horizon after it, against the baselines."""
+    from tagora.scoring import logic
+
     day = _day(cutoff)
     assert day is not None
     with cli_stores() as stores:
@@ -90,6 +95,8 @@ def evaluate(
 @models_app.command("show")
 def show(name: str, version: Annotated[int | None, typer.Option()] = None, json: Json = False) -> None:
     """A run's parameters, data window and metrics (the latest version by default)."""
+    from tagora.scoring import logic
+
     with cli_stores() as stores:
         run = logic.show_run(stores, name, version)
     if json:
@@ -107,6 +114,9 @@ def score(
     json: Json = False,
 ) -> None:
     """One row per customer: churn probability, expected purchases, P(alive), CLV, RFM segment."""
+    from tagora.core.auth import CLI_OPERATOR
+    from tagora.scoring import logic
+
     day = _day(cutoff)
     assert day is not None
     with cli_stores() as stores:
@@ -123,6 +133,9 @@ def publish(
     json: Json = False,
 ) -> None:
     """Score every customer and publish the model tags (rfm_segment, churn_warning, clv_12m, ...)."""
+    from tagora.core.auth import CLI_OPERATOR
+    from tagora.scoring import logic
+
     with cli_stores() as stores:
         report = logic.publish_model_tags(stores, CLI_OPERATOR, _day(cutoff))
     if json:
@@ -141,6 +154,8 @@ def propensity(
     horizon_days: Horizon = 90,
 ) -> None:
     """Per customer: probability of buying in the category within the horizon, and its decile."""
+    from tagora.scoring import logic
+
     day = _day(cutoff)
     assert day is not None
     with cli_stores() as stores:

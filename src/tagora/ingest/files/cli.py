@@ -6,15 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tagora.core.auth import CLI_OPERATOR
 from tagora.core.cli_support import cli_stores, console, print_json, print_table
-from tagora.ingest.files import logic
-from tagora.ingest.files.kinds import FACTS
-from tagora.ingest.files.schemas import FileImportOptions, FileImportReport
+
+if TYPE_CHECKING:
+    from tagora.ingest.files.schemas import FileImportOptions, FileImportReport
 
 File = Annotated[Path, typer.Argument(help="CSV, Excel (.xlsx), JSON Lines (.jsonl) or Parquet file.")]
 MappingOpt = Annotated[
@@ -54,6 +53,8 @@ def _options(
     source: str | None,
     create_customers: bool = False,
 ) -> FileImportOptions:
+    from tagora.ingest.files.schemas import FileImportOptions
+
     return FileImportOptions(
         mapping=mapping,
         preview=preview,
@@ -66,6 +67,8 @@ def _options(
 
 
 def summarize(report: FileImportReport) -> None:
+    from tagora.ingest.files.kinds import FACTS
+
     console.print(
         f"[bold]{report.source}[/bold] {report.path} ({report.mode}): read {report.rows_read:,} rows, "
         f"valid {report.rows_valid:,}, rejected {report.rows_rejected:,} in {report.seconds:.2f} s"
@@ -136,6 +139,9 @@ def customers(
     json: Json = False,
 ) -> None:
     """Import customers from a file through a column mapping (upserts by customer_key)."""
+    from tagora.core.auth import CLI_OPERATOR
+    from tagora.ingest.files import logic
+
     options = _options(mapping, preview, all_or_nothing, errors, default_region, source)
     with cli_stores() as stores, _status() as progress:
         report = logic.import_customers_file(stores, CLI_OPERATOR, path, options, progress)
@@ -153,6 +159,9 @@ def products(
     json: Json = False,
 ) -> None:
     """Import products from a file through a column mapping (upserts by sku)."""
+    from tagora.core.auth import CLI_OPERATOR
+    from tagora.ingest.files import logic
+
     options = _options(mapping, preview, all_or_nothing, errors, default_region, source)
     with cli_stores() as stores, _status() as progress:
         report = logic.import_products_file(stores, CLI_OPERATOR, path, options, progress)
@@ -169,6 +178,9 @@ def vcard(
     json: Json = False,
 ) -> None:
     """Import phone contacts (.vcf) as customers keyed by vcard:+phone (or email)."""
+    from tagora.core.auth import CLI_OPERATOR
+    from tagora.ingest.files import logic
+
     options = _options(None, preview, all_or_nothing, errors, default_region, source)
     with cli_stores() as stores, _status() as progress:
         report = logic.import_vcard(stores, CLI_OPERATOR, path, options, progress)
@@ -181,6 +193,9 @@ def _facts(
     options: FileImportOptions,
     json: bool,
 ) -> None:
+    from tagora.core.auth import CLI_OPERATOR
+    from tagora.ingest.files import logic
+
     verbs = {
         "orders": logic.import_orders_file,
         "events": logic.import_events_file,

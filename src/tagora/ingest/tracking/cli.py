@@ -6,10 +6,7 @@ from typing import Annotated
 
 import typer
 
-from tagora.core.auth import CLI_OPERATOR
 from tagora.core.cli_support import cli_stores, console, print_json, print_table
-from tagora.ingest.tracking import logic
-from tagora.ingest.tracking.loader import load_inbox, prune_inbox
 
 tracking_app = typer.Typer(help="The Segment-compatible tracking API.", no_args_is_help=True)
 keys_app = typer.Typer(help="Write keys that SDKs send as the HTTP Basic username.", no_args_is_help=True)
@@ -19,6 +16,9 @@ tracking_app.add_typer(keys_app, name="keys")
 @keys_app.command("create")
 def create_key(name: str, json: bool = False) -> None:
     """Create a write key and print it (only its hash is stored)."""
+    from tagora.core.auth import CLI_OPERATOR
+    from tagora.ingest.tracking import logic
+
     with cli_stores() as stores:
         key = logic.create_write_key(stores.sessions, CLI_OPERATOR, name)
     if json:
@@ -30,6 +30,8 @@ def create_key(name: str, json: bool = False) -> None:
 @keys_app.command("list")
 def list_keys(json: bool = False) -> None:
     """List write keys (names only; the keys themselves are not stored)."""
+    from tagora.ingest.tracking import logic
+
     with cli_stores() as stores:
         keys = logic.list_write_keys(stores.sessions)
     if json:
@@ -41,6 +43,9 @@ def list_keys(json: bool = False) -> None:
 @keys_app.command("revoke")
 def revoke_key(name: str) -> None:
     """Revoke a write key: calls with it are refused from now on."""
+    from tagora.core.auth import CLI_OPERATOR
+    from tagora.ingest.tracking import logic
+
     with cli_stores() as stores:
         logic.revoke_write_key(stores.sessions, CLI_OPERATOR, name)
     console.print(f"revoked write key {name}")
@@ -56,6 +61,8 @@ def load(
     json: bool = False,
 ) -> None:
     """Move acknowledged events from the inbox to the warehouse (the server also does this every second)."""
+    from tagora.ingest.tracking.loader import load_inbox, prune_inbox
+
     with cli_stores() as stores:
         report = load_inbox(stores, batch_size)
         if keep_days > 0:
@@ -95,6 +102,8 @@ def serve(
 @tracking_app.command("dead-letters")
 def dead_letters(limit: Annotated[int, typer.Option(min=1)] = 20, json: bool = False) -> None:
     """The newest events the API refused, with the field, the reason and the payload as sent."""
+    from tagora.ingest.tracking import logic
+
     with cli_stores() as stores:
         rows = logic.dead_letters(stores.sessions, limit)
     if json:

@@ -19,6 +19,8 @@ from sqlalchemy.orm import sessionmaker
 
 from tagora.core.db import make_engine
 from tagora.core.errors import AppError
+from tagora.core.http import HttpGuard
+from tagora.ingest.tracking.messages import MAX_BATCH_BYTES
 from tagora.ingest.tracking.schemas import TrackingSettings
 from tagora.ingest.tracking.workers import run_workers
 from tagora.settings import Settings, get_settings
@@ -64,7 +66,15 @@ def create_gateway(settings: Settings | None = None) -> FastAPI:
         yield
         engine.dispose()
 
-    app = FastAPI(title="Tagora tracking gateway", version="0.1.0", lifespan=lifespan)
+    # No docs here: the main app documents the /v1 routes (with its vendored assets, behind a login).
+    app = FastAPI(
+        title="Tagora tracking gateway",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
 
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
@@ -77,4 +87,11 @@ def create_gateway(settings: Settings | None = None) -> FastAPI:
     from tagora.ingest.tracking.api import router
 
     app.include_router(router)
+    app.add_middleware(
+        HttpGuard,
+        body_limit=settings.max_body_bytes,
+        upload_limit=settings.max_upload_bytes,
+        exempt=("/v1/",),
+        exempt_limit=MAX_BATCH_BYTES,
+    )
     return app
