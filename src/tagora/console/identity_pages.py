@@ -8,7 +8,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from tagora.console.pages import Reader, StoresDep, check_csrf, customer_url, error_page, show
+from tagora.console.pages import Reader, StoresDep, check_csrf, customer_ref, customer_url, error_page, show
 from tagora.core.auth import Permission, Principal
 from tagora.core.errors import AppError, CoreErrorCode
 from tagora.identity import logic
@@ -35,7 +35,7 @@ def identity_graph(request: Request, stores: StoresDep, principal: Reader, key: 
         graph = logic.view_identity_graph(stores, principal, key)
     except AppError as exc:
         return error_page(request, principal, exc)
-    survivor = next(r.customer_key for r in graph.records if r.survivor)
+    survivor = next(customer_ref(r.uid, r.customer_key) for r in graph.records if r.survivor)
     return show(
         request,
         "identity.html",

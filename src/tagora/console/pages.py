@@ -120,6 +120,11 @@ def customer_url(key: str) -> str:
     return "/customers/" + quote(key, safe="")
 
 
+def customer_ref(uid: int, shown_key: str) -> str:
+    """What a link names a customer by: its key, unless the key is shown masked (then its uid)."""
+    return str(uid) if "*" in shown_key else shown_key
+
+
 @router.get("/static/{path:path}")
 async def static(path: str, request: Request) -> Response:
     return await STATIC.get_response(path, request.scope)
@@ -211,9 +216,15 @@ def dashboard(request: Request, stores: StoresDep, principal: Reader) -> Respons
 
 
 def _customer_results(stores: Stores, principal: Principal, q: str, page: int) -> dict[str, Any]:
-    result = profiles_logic.search_customers(stores.sessions, principal, q, max(page, 1), PAGE_SIZE)
+    result = profiles_logic.search_customers(stores, principal, q, max(page, 1), PAGE_SIZE)
     pages = max(1, -(-result.total // result.page_size))
-    return {"q": q, "result": result, "pages": pages, "customer_url": customer_url}
+    return {
+        "q": q,
+        "result": result,
+        "pages": pages,
+        "customer_url": customer_url,
+        "customer_ref": customer_ref,
+    }
 
 
 @router.get("/customers", response_class=HTMLResponse)

@@ -25,7 +25,7 @@ from tagora.core.clock import utcnow
 from tagora.core.db import transaction, upsert
 from tagora.core.errors import AppError, CoreErrorCode
 from tagora.core.stores import PEOPLE_CHANGED, Stores
-from tagora.identity import queries
+from tagora.identity import personal, queries
 from tagora.identity import resolve as resolver
 from tagora.identity.models import Identity, IdentityConflict, IdentityMerge, IdentitySeparation
 from tagora.identity.rules import ALIAS, MANUAL, USER_ID, IdentityRules, load_rules, normalize
@@ -87,8 +87,16 @@ def link_identities(
     if not normalized:
         return
     people = current_people(session, {r for r, _, _ in normalized})
+    key = personal.session_key(session)
     rows = [
-        {"origin_uid": r, "uid": people[r], "type": kind, "value": v, "source_system": source_system[:64]}
+        {
+            "origin_uid": r,
+            "uid": people[r],
+            "type": kind,
+            "value": v,
+            "digest": personal.digest_for(key, kind, v),
+            "source_system": source_system[:64],
+        }
         for r, kind, v in sorted(normalized)
     ]
     upsert(session, Identity.__table__, rows, ["origin_uid", "type", "value"])
@@ -462,3 +470,16 @@ def view_identity_graph(stores: Stores, actor: Principal, key: str) -> IdentityG
         result = queries.graph(session, person, masked)
         audit.record(session, actor.username, "identity.view", "customer", person, masked=masked)
     return result
+
+
+def reindex_identities(stores: Stores, actor: Principal) -> int:
+    """Recompute every personal identity's blind-index digest with the current secret key.
+
+    Run it after rotating the secret (``tagora customers reindex``): a search would notice the new key
+    and re-index too, but on a large store that first search would be slow."""
+    if not actor.can(Permission.CUSTOMERS_WRITE):
+        raise AppError(CoreErrorCode.FORBIDDEN, "you may not re-index customers", 403)
+    with transaction(stores.sessions) as session:
+        count = personal.index_personal_identities(session, personal.key_of(stores.settings), everything=True)
+        audit.record(session, actor.username, "identities.reindex", "identity", "", count=count)
+    return count

@@ -22,6 +22,7 @@ class Identity(Base):
     __table_args__ = (
         UniqueConstraint("origin_uid", "type", "value", name="uq_identities_origin_type_value"),
         Index("ix_identities_type_value", "type", "value"),
+        Index("ix_identities_type_digest", "type", "digest"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -29,8 +30,22 @@ class Identity(Base):
     uid: Mapped[int] = mapped_column(ForeignKey("customers.uid", ondelete="CASCADE"), index=True)
     type: Mapped[str] = mapped_column(String(32))
     value: Mapped[str] = mapped_column(String(256))
+    # A personal value's keyed blind index (privacy.blind_index): searches look phones, e-mails and ID
+    # numbers up by it, by exact value only. None for other types, and until a session that knows the
+    # key indexes the row (``index_personal_identities``).
+    digest: Mapped[str | None] = mapped_column(String(64))
     source_system: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IdentityIndexKey(Base):
+    """The key the identities' digests were made with (its fingerprint): a new secret means re-indexing."""
+
+    __tablename__ = "identity_index_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(32))
+    indexed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class IdentityMerge(Base):

@@ -14,16 +14,17 @@ from tagora.identity.schemas import (
     MergePublic,
     RecordPublic,
 )
-from tagora.privacy.facade import mask_email, mask_phone
+from tagora.privacy.facade import mask_email, mask_identifier, mask_phone, mask_text
 
-PERSONAL = {"phone": mask_phone, "email": mask_email}
+PERSONAL = {"phone": mask_phone, "email": mask_email, "id_number": mask_identifier}
 
 
 def _shown(kind: str, value: str, masked: bool) -> str:
-    mask = PERSONAL.get(kind)
-    if masked and mask is not None:
-        return mask(value) or ""
-    return value
+    """A value as a viewer without ``pii:view`` may see it: personal types by their own mask, any other
+    (a user id, an alias, a device id) with the phones, e-mails and ID numbers written in it masked."""
+    if not masked:
+        return value
+    return PERSONAL.get(kind, mask_text)(value) or ""
 
 
 def identities_of(session: Session, uid: int) -> list[IdentityPublic]:
@@ -93,7 +94,10 @@ def graph(session: Session, uid: int, masked: bool) -> IdentityGraph:
     )
     return IdentityGraph(
         uid=uid,
-        records=[RecordPublic(uid=r, customer_key=keys.get(r, str(r)), survivor=r == uid) for r in records],
+        records=[
+            RecordPublic(uid=r, customer_key=_shown(USER_ID, keys.get(r, str(r)), masked), survivor=r == uid)
+            for r in records
+        ],
         identities=identities,
         merges=[
             MergePublic.model_validate({**_columns(m), "evidence": _shown(m.rule, m.evidence, masked)})

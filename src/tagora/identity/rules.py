@@ -38,6 +38,9 @@ class IdentityType(BaseModel, frozen=True):
 USER_ID = "user_id"  # a profile record's own key (``customer_key``) in the system that created it
 MANUAL = "manual_link"  # a link made by staff (``merge_profiles``)
 ALIAS = "alias"  # a link made by a Segment ``alias`` call between two known user ids
+# Types whose values are personal data: masked for viewers without ``pii:view`` and searched only by
+# exact value through the blind index (identity/personal.py).
+PERSONAL_TYPES = ("phone", "email", "id_number")
 
 DEFAULT_TYPES: dict[str, IdentityType] = {
     MANUAL: IdentityType(priority=1000),
@@ -96,6 +99,8 @@ def normalize(kind: str, value: str, region: str = "CN") -> str | None:
         return None
     if kind == "email":
         return value.lower()
+    if kind == "id_number":
+        return value.replace(" ", "").upper()[:256]
     if kind == "phone":
         # Fast paths: file imports already store E.164, and parsing costs ~80 µs a number.
         if _E164.fullmatch(value):

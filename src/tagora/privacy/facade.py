@@ -1,5 +1,23 @@
-"""What other areas may call: masking of personal data and neutralizing export cells."""
+"""What other areas may call: masking of personal data, the blind index's digests, neutralizing cells."""
 
-from tagora.privacy.masking import mask_email, mask_phone, mask_text, mask_values, neutralize_cell
+from tagora.privacy.blind_index import blind_digest, index_key, key_fingerprint
+from tagora.privacy.masking import (
+    mask_email,
+    mask_identifier,
+    mask_phone,
+    mask_text,
+    mask_values,
+    neutralize_cell,
+)
 
-__all__ = ["mask_email", "mask_phone", "mask_text", "mask_values", "neutralize_cell"]
+__all__ = [
+    "blind_digest",
+    "index_key",
+    "key_fingerprint",
+    "mask_email",
+    "mask_identifier",
+    "mask_phone",
+    "mask_text",
+    "mask_values",
+    "neutralize_cell",
+]

@@ -48,6 +48,16 @@ def mask_id_number(text: str) -> str:
     return _ID_NUMBER.sub(lambda m: m.group(0)[:6] + "*" * 8 + m.group(0)[-4:], text)
 
 
+def mask_identifier(value: str | None) -> str | None:
+    """An ID number stored on its own (a passport's as well as a resident's): only the last four shown."""
+    if not value:
+        return value
+    if _ID_NUMBER.fullmatch(value):
+        return mask_id_number(value)
+    hidden = len(value) - min(4, len(value) // 2)  # a short value keeps at most half of it
+    return "*" * hidden + value[hidden:]
+
+
 def mask_text(text: str | None, region: str = "CN") -> str | None:
     """Free text (a CRM note, an event property) with the personal data found in it masked: resident
     ID numbers, e-mail addresses and phone numbers (found by ``phonenumbers`` for ``region``)."""
@@ -66,11 +76,12 @@ def mask_text(text: str | None, region: str = "CN") -> str | None:
 
 
 def mask_values(value: Any, region: str = "CN") -> Any:
-    """``mask_text`` on every string inside ``value`` (dicts and lists, e.g. event properties)."""
+    """``mask_text`` on every string inside ``value`` (dicts and lists, e.g. event properties), the keys
+    of dicts included: an app may key a property by a phone number or an e-mail address."""
     if isinstance(value, str):
         return mask_text(value, region)
     if isinstance(value, dict):
-        return {k: mask_values(v, region) for k, v in value.items()}
+        return {mask_values(k, region): mask_values(v, region) for k, v in value.items()}
     if isinstance(value, list):
         return [mask_values(v, region) for v in value]
     return value

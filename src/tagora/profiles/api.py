@@ -26,14 +26,14 @@ def search_customers(
     page: int = Query(1, ge=1),
     page_size: int = Query(20, ge=1, le=200),
 ) -> Page[CustomerSummary]:
-    return logic.search_customers(stores.sessions, actor, q, page, page_size)
+    return logic.search_customers(stores, actor, q, page, page_size)
 
 
 @router.get("/customers/export.csv")
 def export_customers(
     stores: StoresDep, actor: Annotated[Principal, Depends(require(Permission.CUSTOMERS_EXPORT))], q: str = ""
 ) -> Response:
-    body = logic.export_customers(stores.sessions, actor, q)
+    body = logic.export_customers(stores, actor, q)
     return Response(
         body,
         media_type="text/csv; charset=utf-8",

@@ -47,7 +47,7 @@ def search(
     from tagora.profiles import logic
 
     with cli_stores() as stores:
-        result = logic.search_customers(stores.sessions, _actor(stores, as_user), q, page, page_size)
+        result = logic.search_customers(stores, _actor(stores, as_user), q, page, page_size)
         if json:
             print_json(result)
         else:
@@ -90,7 +90,21 @@ def export(
     from tagora.profiles import logic
 
     with cli_stores() as stores:
-        output.write(logic.export_customers(stores.sessions, _actor(stores, as_user), q))
+        output.write(logic.export_customers(stores, _actor(stores, as_user), q))
+
+
+@customers_app.command("reindex")
+def reindex(json: Json = False) -> None:
+    """Recompute the blind index of phones, e-mails and ID numbers (run it after changing the secret key)."""
+    from tagora.core.auth import CLI_OPERATOR
+    from tagora.identity import facade as identity
+
+    with cli_stores() as stores:
+        count = identity.reindex_identities(stores, CLI_OPERATOR)
+    if json:
+        print_json({"indexed": count})
+    else:
+        typer.echo(f"indexed {count} phones, e-mails and ID numbers")
 
 
 def stats(json: Json = False) -> None:

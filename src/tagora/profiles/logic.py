@@ -20,7 +20,7 @@ from tagora.core.errors import AppError, CoreErrorCode
 from tagora.core.stores import Stores, load_models
 from tagora.core.warehouse import remap_uids, update_from
 from tagora.identity import facade as identity
-from tagora.privacy.facade import mask_values, neutralize_cell
+from tagora.privacy.facade import mask_text, mask_values, neutralize_cell
 from tagora.profiles import queries
 from tagora.profiles.models import Customer, Interaction, Product
 from tagora.profiles.schemas import Customer360, CustomerSummary, InteractionCreate, Page, TimelineItem
@@ -104,8 +104,12 @@ def view_customer(stores: Stores, actor: Principal, key: str) -> Customer360:
             masked=masked,
         )
         audit.record(session, actor.username, "customer.view", "customer", customer.uid, masked=masked)
-    if masked:
-        view.identities = [i for i in view.identities if i.type not in ("phone", "email")]
+    if masked:  # phones, e-mails and ID numbers are left out; keys and device ids that copy one are masked
+        view.identities = [
+            i.model_copy(update={"value": mask_text(i.value, stores.settings.default_region) or ""})
+            for i in view.identities
+            if i.type not in identity.PERSONAL_TYPES
+        ]
     return view
 
 
@@ -114,8 +118,8 @@ def view_timeline(
 ) -> Page[TimelineItem]:
     """A customer's timeline page (orders, events, CRM notes); the read is audited like the 360 view.
 
-    Unless the viewer has ``pii:view``, phone numbers, e-mail addresses and ID numbers written in notes
-    and event properties are masked as on the profile."""
+    Unless the viewer has ``pii:view``, phone numbers, e-mail addresses and ID numbers written in notes,
+    event names and event properties (their keys too) are masked as on the profile."""
     masked = not actor.can(Permission.PII_VIEW)
     with transaction(stores.sessions) as session:
         uid = queries.find_customer(session, key).uid
@@ -125,35 +129,54 @@ def view_timeline(
         )
     if masked:
         region = stores.settings.default_region
-        for item in result.items:  # only the free text: a note's body, an event's properties
+        for item in result.items:  # only the free text: a note's body, an event's name and properties
             for name in FREE_TEXT.get(item.kind, ()):
                 item.detail[name] = mask_values(item.detail.get(name), region)
+            if item.kind == "event":
+                item.title = mask_text(item.title, region) or ""
     return result
 
 
-def search_customers(
-    sessions: sessionmaker[Session], actor: Principal, q: str, page: int = 1, page_size: int = 20
+def _find(
+    stores: Stores, session: Session, q: str, page: int, page_size: int, masked: bool
 ) -> Page[CustomerSummary]:
+    region = stores.settings.default_region
+    people = identity.people_known_by(session, identity.key_of(stores.settings), q, region)
+    return queries.find_customers(session, q, page, page_size, masked=masked, people=people)
+
+
+def search_customers(
+    stores: Stores, actor: Principal, q: str, page: int = 1, page_size: int = 20
+) -> Page[CustomerSummary]:
+    """Customers by name, customer key or an exact phone, e-mail or ID number; masked per role; audited
+    (the audit keeps the search text masked: the log holds no more personal data than a mask shows)."""
     masked = not actor.can(Permission.PII_VIEW)
-    with transaction(sessions) as session:
-        result = queries.find_customers(session, q, page, page_size, masked=masked)
+    with transaction(stores.sessions) as session:
+        result = _find(stores, session, q, page, page_size, masked)
         audit.record(
-            session, actor.username, "customer.search", "customer", "", q=q, hits=result.total, masked=masked
+            session,
+            actor.username,
+            "customer.search",
+            "customer",
+            "",
+            q=mask_text(q, stores.settings.default_region),
+            hits=result.total,
+            masked=masked,
         )
     return result
 
 
-def export_customers(sessions: sessionmaker[Session], actor: Principal, q: str = "") -> str:
+def export_customers(stores: Stores, actor: Principal, q: str = "") -> str:
     """CSV of matching customers, masked per role, formula cells neutralized; audited."""
     masked = not actor.can(Permission.PII_VIEW)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(EXPORT_FIELDS)
     count = 0
-    with transaction(sessions) as session:
+    with transaction(stores.sessions) as session:
         page = 1
         while True:
-            chunk = queries.find_customers(session, q, page, queries.MAX_PAGE_SIZE, masked=masked)
+            chunk = _find(stores, session, q, page, queries.MAX_PAGE_SIZE, masked)
             for item in chunk.items:
                 row = item.model_dump()
                 writer.writerow([neutralize_cell(row.get(f) or "") for f in EXPORT_FIELDS])
@@ -162,7 +185,14 @@ def export_customers(sessions: sessionmaker[Session], actor: Principal, q: str =
                 break
             page += 1
         audit.record(
-            session, actor.username, "customer.export", "customer", "", q=q, rows=count, masked=masked
+            session,
+            actor.username,
+            "customer.export",
+            "customer",
+            "",
+            q=mask_text(q, stores.settings.default_region),
+            rows=count,
+            masked=masked,
         )
     return out.getvalue()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import json
+from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from tagora.core.clock import as_utc
 from tagora.core.errors import AppError, CoreErrorCode, not_found
 from tagora.identity import facade as identity
-from tagora.privacy.facade import mask_email, mask_phone
+from tagora.privacy.facade import mask_email, mask_phone, mask_text
 from tagora.profiles.models import CANCELLATION, PURCHASE, Customer, Interaction, Product
 from tagora.profiles.schemas import (
     CustomerPublic,
@@ -32,7 +33,7 @@ MAX_PAGE = 1_000_000  # past it an offset overflows SQLite's integers (a 500 bef
 def present(customer: Customer, masked: bool) -> CustomerPublic:
     return CustomerPublic(
         uid=customer.uid,
-        customer_key=customer.customer_key,
+        customer_key=mask_key(customer.customer_key) if masked else customer.customer_key,
         name=customer.name,
         phone=mask_phone(customer.phone) if masked else customer.phone,
         email=mask_email(customer.email) if masked else customer.email,
@@ -48,6 +49,12 @@ def present(customer: Customer, masked: bool) -> CustomerPublic:
     )
 
 
+def mask_key(key: str) -> str:
+    """A customer key made of an e-mail, a phone or an ID number (a tracking ``userId``, say) is personal
+    data: masked like the fields it copies. Other keys are shown as they are."""
+    return mask_text(key) or key
+
+
 def summarize(customer: Customer, masked: bool) -> CustomerSummary:
     return CustomerSummary.model_validate(
         present(customer, masked).model_dump(include=set(CustomerSummary.model_fields))
@@ -61,23 +68,32 @@ def clamp_page(page: int, page_size: int) -> tuple[int, int]:
     return max(page, 1), min(max(page_size, 1), MAX_PAGE_SIZE)
 
 
+def escape_like(text: str) -> str:
+    """``text`` for a LIKE pattern (with ``ESCAPE '\\'``): its ``%`` and ``_`` match only themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def find_customers(
-    session: Session, q: str, page: int = 1, page_size: int = 20, masked: bool = True
+    session: Session,
+    q: str,
+    page: int = 1,
+    page_size: int = 20,
+    masked: bool = True,
+    people: Collection[int] = (),
 ) -> Page[CustomerSummary]:
-    """Match name, phone, email or external key (case-insensitive substring; phones by digits)."""
+    """Match a name (case-insensitive part of it, wildcards taken literally), a customer key (exactly) or
+    ``people``: those an exact phone, e-mail or ID number found (identity's blind index). Phones and
+    e-mails are never matched in part, so a search shows no more of them than their mask does."""
     page, page_size = clamp_page(page, page_size)
     query = select(Customer).where(Customer.merged_into.is_(None))
     q = q.strip()
     if q:
-        like = f"%{q.lower()}%"
         conditions = [
-            func.lower(Customer.name).like(like),
-            func.lower(Customer.email).like(like),
-            func.lower(Customer.customer_key).like(like),
+            func.lower(Customer.name).like(f"%{escape_like(q.lower())}%", escape="\\"),
+            Customer.customer_key == q,
         ]
-        digits = "".join(ch for ch in q if ch.isdigit())
-        if len(digits) >= 3 and all(ch.isdigit() or ch in "+-() " for ch in q):
-            conditions.append(Customer.phone.like(f"%{digits}%"))
+        if people:
+            conditions.append(Customer.uid.in_(sorted(people)))
         query = query.where(or_(*conditions))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(Customer.uid).offset((page - 1) * page_size).limit(page_size))

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from tagora.core.auth import Permission, Principal, require
 from tagora.core.deps import get_stores
 from tagora.core.stores import Stores
+from tagora.privacy.facade import mask_text
 from tagora.scoring import logic
 from tagora.scoring.schemas import CustomerScore, ModelRunPublic, PublishRequest, ScoreReport, TrainRequest
 
@@ -46,9 +47,10 @@ def scores(
     """Scores as of ``cutoff`` (models trained on data up to it), highest churn probability first."""
     frame = logic.compute_scores(stores, cutoff, horizon_days)
     top = frame.sort_values("churn_probability", ascending=False).head(limit)
-    return [
-        CustomerScore.model_validate(row) for row in top.loc[:, list(logic.EXPORT_COLUMNS)].to_dict("records")
-    ]
+    rows = top.loc[:, list(logic.EXPORT_COLUMNS)].to_dict("records")
+    if not actor.can(Permission.PII_VIEW):  # a key made of an e-mail or a phone is masked like them
+        rows = [{**row, "customer_key": mask_text(row["customer_key"])} for row in rows]
+    return [CustomerScore.model_validate(row) for row in rows]
 
 
 @router.get("/{name}", response_model=ModelRunPublic)

@@ -191,7 +191,7 @@ def compute_scores(stores: Stores, cutoff: date, horizon_days: int) -> pd.DataFr
         raise _not_enough(exc) from exc
     scores = pipeline.score_customers(stores.warehouse, cutoff, horizon_days, churn, value, survival=survival)
     with stores.sessions() as session:
-        keys = {c.uid: c.customer_key for c in profiles.summaries_for(session, scores.index.tolist(), True)}
+        keys = profiles.customer_keys(session, scores.index.tolist())
     scores.insert(0, "customer_key", scores.index.map(keys))
     return scores[scores["customer_key"].notna()]
 
@@ -209,7 +209,7 @@ def propensity_scores(stores: Stores, target: str, cutoff: date, horizon_days: i
     score = model.predict_proba(X)[:, 1]
     frame = pd.DataFrame({"score": score.round(6), "decile": propensity.deciles(score)}, index=X.index)
     with stores.sessions() as session:
-        keys = {c.uid: c.customer_key for c in profiles.summaries_for(session, X.index.tolist(), True)}
+        keys = profiles.customer_keys(session, X.index.tolist())
     frame.insert(0, "customer_key", frame.index.map(keys))
     return frame[frame["customer_key"].notna()].sort_values("score", ascending=False, kind="stable")
 
