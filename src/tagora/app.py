@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
         return {"status": "ok"}
 
     from tagora.audiences.api import router as audiences_router
+    from tagora.console.admin_pages import router as admin_pages_router
     from tagora.console.customer_panels import router as customer_panels_router
     from tagora.console.identity_pages import router as identity_pages_router
     from tagora.console.model_pages import router as model_pages_router
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
     from tagora.core.api import router as core_router
     from tagora.identity.api import router as identity_router
     from tagora.ingest.tracking.api import router as tracking_router
+    from tagora.ingest.tracking.keys_api import router as tracking_keys_router
     from tagora.profiles.api import router as profiles_router
     from tagora.recs.api import router as recs_router
     from tagora.scoring.api import router as scoring_router
@@ -112,6 +114,7 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
     app.include_router(identity_router)
     app.include_router(audiences_router)
     app.include_router(tracking_router)
+    app.include_router(tracking_keys_router)
     app.include_router(tags_router)
     app.include_router(scoring_router)
     app.include_router(recs_router)
@@ -119,6 +122,7 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
     app.include_router(identity_pages_router)
     app.include_router(segment_pages_router)
     app.include_router(model_pages_router)
+    app.include_router(admin_pages_router)
     app.include_router(tag_pages_router)
     app.include_router(console_router)
     document_errors(app)

@@ -194,17 +194,22 @@ def current_principal(request: Request) -> Principal:
         return _session_principal(session, stores.settings, str(session_id), now)
 
 
+def ensure(principal: Principal, permission: Permission) -> None:
+    """Refuse (403, naming the permission) unless ``principal`` holds ``permission``."""
+    if not principal.can(permission):
+        raise AppError(
+            CoreErrorCode.FORBIDDEN,
+            f"role {principal.role.value!r} lacks permission {permission.value!r}"
+            + (" (or the API token's scopes leave it out)" if principal.scopes is not None else ""),
+            403,
+            {"permission": permission.value},
+        )
+
+
 def require(permission: Permission) -> Callable[[Request], Principal]:
     def dependency(request: Request) -> Principal:
         principal = current_principal(request)
-        if not principal.can(permission):
-            raise AppError(
-                CoreErrorCode.FORBIDDEN,
-                f"role {principal.role.value!r} lacks permission {permission.value!r}"
-                + (" (or the API token's scopes leave it out)" if principal.scopes is not None else ""),
-                403,
-                {"permission": permission.value},
-            )
+        ensure(principal, permission)
         return principal
 
     return dependency

@@ -16,6 +16,7 @@ from tagora.core.auth import (
     Permission,
     Principal,
     Role,
+    ensure,
     hash_password,
     hash_token,
     new_token,
@@ -47,13 +48,7 @@ def _invalid(message: str, field: str) -> AppError:
 
 
 def _require_manager(actor: Principal) -> None:
-    if not actor.can(Permission.USERS_MANAGE):
-        raise AppError(
-            CoreErrorCode.FORBIDDEN,
-            f"managing users needs permission {Permission.USERS_MANAGE.value!r}",
-            403,
-            {"permission": Permission.USERS_MANAGE.value},
-        )
+    ensure(actor, Permission.USERS_MANAGE)
 
 
 def _check_locale(locale: str) -> None:
