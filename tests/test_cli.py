@@ -17,12 +17,25 @@ def test_demo_loads_data_once_and_hands_out_a_working_login(cli_home: Path) -> N
     out = CliRunner().invoke(app, ["demo", "--customers", "300", "--no-serve"])
     assert out.exit_code == 0, out.output
     assert "login: demo" in out.output
+    assert "http://" not in out.output  # nothing is served, so no address is printed
     counts = json.loads(run("stats", "--json"))
     assert counts["customers"] == 300
     assert counts["orders"] > 0 and counts["order_lines"] >= counts["orders"] and counts["products"] > 0
     again = CliRunner().invoke(app, ["demo", "--customers", "300", "--no-serve"])
     assert "not generating again" in again.output
     assert json.loads(run("stats", "--json")) == counts
+
+
+def test_a_demo_whose_tag_run_fails_exits_non_zero_naming_the_step_without_a_login(cli_home: Path) -> None:
+    import duckdb
+
+    run("stats", "--json")  # creates the stores
+    with duckdb.connect(str(cli_home / "warehouse.duckdb")) as con:  # times the tag run cannot compare
+        con.execute("ALTER TABLE events ALTER occurred_at TYPE VARCHAR")
+    out = CliRunner().invoke(app, ["demo", "--customers", "100", "--no-serve"])
+    assert out.exit_code == 2, out.output
+    assert "tags.compute step failed" in out.output and "Traceback" not in out.output
+    assert "login:" not in out.output
 
 
 def test_customers_show_masks_for_a_sales_user_and_not_for_the_operator(cli_home: Path) -> None:

@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tagora.audiences.cli import segments_app
+from tagora.core import cli_jobs, jobs
 from tagora.core.auth import CLI_OPERATOR
+from tagora.core.cli_argv import RecordingGroup
 from tagora.core.cli_support import cli_stores, console, print_json
 from tagora.core.migrate_cli import migrate
 from tagora.identity.cli import identity_app
 from tagora.ingest.cli import import_app
 from tagora.ingest.generate_cli import generate
 from tagora.ingest.tracking.cli import tracking_app
+from tagora.jobs_cli import jobs_app
 from tagora.profiles.cli import customers_app, stats
 from tagora.recs.cli import recs_app
 from tagora.scoring.cli import models_app
 from tagora.tags.cli import tags_app
 
+if TYPE_CHECKING:
+    from tagora.core.stores import Stores
+
 app = typer.Typer(
-    help="Tagora: customer data platform and CRM for precision marketing.", no_args_is_help=True
+    help="Tagora: customer data platform and CRM for precision marketing.",
+    no_args_is_help=True,
+    cls=RecordingGroup,  # a command can hand itself to a running server's worker (core/cli_jobs.py)
 )
 app.add_typer(customers_app, name="customers")
 app.add_typer(import_app, name="import")
@@ -30,6 +38,8 @@ app.add_typer(tracking_app, name="tracking")
 app.add_typer(tags_app, name="tags")
 app.add_typer(models_app, name="models")
 app.add_typer(recs_app, name="recs")
+app.add_typer(jobs_app, name="jobs")
+jobs.register(cli_jobs.CLI_KIND, cli_jobs.command_kind(app))
 app.command("stats")(stats)
 app.command("generate")(generate)
 app.command("migrate")(migrate)
@@ -53,18 +63,15 @@ def demo(
     serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the console afterwards.")] = True,
 ) -> None:
     """Generate a synthetic retail data set, import it, create a demo login and serve the console."""
-    import uvicorn
-
     if serve:
         _refuse_exposed_bind(host)
 
-    from tagora.app import create_app
     from tagora.demo import demo_login, load_demo_data
 
-    with cli_stores() as stores:
+    with cli_stores(hand_off=False) as stores:
         settings = stores.settings
         with console.status(f"generating and importing {customers:,} demo customers ..."):
-            report = load_demo_data(stores, customers, seed)
+            report = load_demo_data(stores, customers, seed)  # a failed step raises: exit 2, no login
         if report is None:
             console.print(f"[dim]{settings.home} already holds data; not generating again[/dim]")
         else:
@@ -73,52 +80,99 @@ def demo(
                 f"{report.order_lines:,} order lines in {report.seconds:.1f} s"
             )
         login = demo_login(stores)
-        console.print(f"\n  Tagora console: [bold]http://{host}:{port}/[/bold]")
+        if serve:
+            console.print(f"\n  Tagora console: [bold]http://{host}:{port}/[/bold]")
         console.print(f"  login: [bold]{login.username}[/bold]  password: [bold]{login.password}[/bold]\n")
         if serve:
-            uvicorn.run(create_app(settings, stores), host=host, port=port, log_level="warning")
+            _serve_with_worker(stores, host, port, "warning")
+
+
+def _serve_with_worker(stores: Stores, host: str, port: int, log_level: str) -> None:
+    """The server, with a job worker in the same process (it holds the warehouse the jobs need)."""
+    import uvicorn
+
+    from tagora.app import create_app
+    from tagora.core.job_runner import JobRunner, ensure_schedules
+    from tagora.worker import SCHEDULES, WORKER
+
+    ensure_schedules(stores.sessions, SCHEDULES)
+    runner = JobRunner(stores, scheduler=WORKER, report=_report)
+    runner.start()
+    try:
+        uvicorn.run(create_app(stores.settings, stores), host=host, port=port, log_level=log_level)
+    finally:
+        runner.stop()
+
+
+def _report(job: jobs.JobPublic) -> None:
+    took = (job.finished_at - job.started_at).total_seconds() if job.finished_at and job.started_at else 0.0
+    detail = job.error if job.error else ", ".join(f"{k}: {v}" for k, v in (job.result or {}).items())
+    if job.kind == "cli" and not job.error:
+        detail = "tagora " + " ".join(job.params.get("argv", []))
+    status = job.status
+    if status == "queued":  # it failed and waits for its next attempt
+        status = f"failed (attempt {job.attempts} of {job.max_attempts}), again at {job.not_before:%H:%M:%S}"
+    console.print(f"{job.kind} (job {job.id}): {status} in {took:.1f} s — {detail}")
 
 
 @app.command()
 def worker(
-    once: Annotated[bool, typer.Option(help="Run what is due once and exit.")] = False,
-    force: Annotated[bool, typer.Option(help="Run every job now, due or not.")] = False,
-    every_hours: Annotated[float, typer.Option(help="Hours between full tag runs.")] = 24.0,
-    poll_s: Annotated[float, typer.Option(help="Seconds between checks for due jobs.")] = 60.0,
+    once: Annotated[
+        bool, typer.Option(help="Run what can run now (due schedules, queued jobs) and exit.")
+    ] = False,
+    force: Annotated[bool, typer.Option(help="Queue every scheduled job now, due or not.")] = False,
+    poll_s: Annotated[float, typer.Option(help="Seconds between looks at an empty queue.")] = 1.0,
+    heartbeat_s: Annotated[float, typer.Option(help="Seconds between heartbeats.")] = 5.0,
+    stale_after_s: Annotated[
+        float, typer.Option(help="A running job unheard of this long is taken back (its worker died).")
+    ] = 60.0,
 ) -> None:
-    """Run the scheduled jobs (full tag run, then segment re-counts) when they are due."""
+    """Run the job queue: scheduled jobs when due (docs/jobs.md) and jobs queued by people and commands."""
+    from contextlib import suppress
     from datetime import timedelta
 
-    from tagora.worker import JobResult, run_due, run_worker
+    from tagora.core.job_runner import JobRunner, enqueue_due, ensure_schedules
+    from tagora.worker import SCHEDULES, WORKER
 
-    def report(result: JobResult) -> None:
-        console.print(f"{result.job}: {result.status} in {result.seconds:.1f} s — {result.detail}")
-
-    every = timedelta(hours=every_hours)
-    with cli_stores() as stores:
-        if once or force:
-            for result in run_due(stores, every, force=force):
-                report(result)
-            return
-        console.print(
-            f"worker: a full tag run every {every_hours:g} h; checking every {poll_s:g} s (Ctrl-C stops)"
+    with cli_stores(hand_off=False) as stores:
+        stores.opened_warehouse  # noqa: B018  # the jobs need it: refuse now if another process holds it
+        ensure_schedules(stores.sessions, SCHEDULES)
+        if force:
+            enqueue_due(stores.sessions, WORKER, force=True)
+        runner = JobRunner(
+            stores,
+            scheduler=WORKER,
+            poll_s=poll_s,
+            heartbeat_s=heartbeat_s,
+            stale_after=timedelta(seconds=stale_after_s),
+            report=_report,
         )
-        run_worker(stores, every, poll_s, report)
+        runner.register()
+        try:
+            if once:
+                done = runner.drain()
+                if not done:
+                    console.print("nothing to run: no schedule is due and no job is queued")
+                if any(job.status == "failed" or job.error for job in done):
+                    raise typer.Exit(1)  # a failure is visible to cron and scripts, retried or not
+                return
+            console.print(f"worker {runner.id}: running jobs (Ctrl-C stops)")
+            with suppress(KeyboardInterrupt):  # Ctrl-C: stop after saying so in job_workers
+                runner.run_forever()
+        finally:
+            runner.stop()
 
 
 @app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve the console and the API."""
-    import uvicorn
-
+    """Serve the console and the API, with a job worker in the same process."""
     _refuse_exposed_bind(host)
-
-    from tagora.app import create_app
-
     # Opened here rather than in the app's start-up, so stores that are refused (a schema to migrate, a
-    # warehouse that is not this database's) stop the command with their message, not a traceback.
-    with cli_stores() as stores:
-        uvicorn.run(create_app(stores.settings, stores), host=host, port=port, log_level="info")
+    # warehouse that is not this database's or is held by another process) stop the command with their
+    # message, not a traceback.
+    with cli_stores(hand_off=False) as stores:
+        stores.opened_warehouse  # noqa: B018
+        _serve_with_worker(stores, host, port, "info")
 
 
 @app.command()
@@ -133,7 +187,7 @@ def createuser(
     """Create a console/API user."""
     from tagora.core import logic
 
-    with cli_stores() as stores:
+    with cli_stores(warehouse=False) as stores:
         uid = logic.create_user(stores.sessions, CLI_OPERATOR, username, password, role, locale=locale)
         out: dict[str, object] = {"id": uid, "username": username, "role": role}
         if token:

@@ -49,15 +49,26 @@ def print_table(title: str, rows: list[dict[str, Any]]) -> None:
 
 
 @contextmanager
-def cli_stores(**options: bool) -> Iterator[Stores]:
+def cli_stores(warehouse: bool = True, hand_off: bool = True, **options: bool) -> Iterator[Stores]:
     """Open the stores for one command; a user error prints its message and exits 2, never a traceback.
 
-    ``options`` go to ``open_stores`` (``tagora migrate``'s).
+    The warehouse opens on first use. A command that may use it (``warehouse``) is handed to the worker of a
+    running server that holds it, when there is one, and ends there (``core/cli_jobs.py``); servers and
+    workers themselves say ``hand_off=False``. ``options`` go to ``open_stores`` (``tagora migrate``'s).
     """
+    from tagora.core import cli_jobs
+    from tagora.core.auth import CLI_OPERATOR
     from tagora.core.stores import open_stores
 
+    if (inherited := cli_jobs.job_stores()) is not None:  # run as a job by the worker that holds them
+        try:
+            yield inherited
+        except AppError as exc:
+            console.print(f"[red]error ({exc.code}):[/red] {exc.message}")
+            raise typer.Exit(2) from exc
+        return
     try:
-        stores = open_stores(get_settings(), **options)
+        stores = open_stores(get_settings(), lazy_warehouse=True, **options)
     except ValueError as exc:  # settings validation
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -65,6 +76,8 @@ def cli_stores(**options: bool) -> Iterator[Stores]:
         console.print(f"[red]error ({exc.code}):[/red] {exc.message}")
         raise typer.Exit(2) from exc
     try:
+        if warehouse and hand_off and not options:  # ``tagora migrate`` runs here, before servers start
+            cli_jobs.hand_off(stores, CLI_OPERATOR)
         yield stores
     except AppError as exc:
         console.print(f"[red]error ({exc.code}):[/red] {exc.message}")

@@ -26,6 +26,7 @@ from tagora.settings import Settings
 MODEL_MODULES = (
     "tagora.core.models",
     "tagora.core.pairing",
+    "tagora.core.job_models",
     "tagora.profiles.models",
     "tagora.identity.models",
     "tagora.ingest.tracking.models",
@@ -65,14 +66,32 @@ class Stores:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
-    opened_warehouse: BaseBackend  # the connection opened with the stores; ``warehouse`` is per thread
+    # The connection opened with the stores (``warehouse`` is per thread); None until first use when the
+    # stores were opened with a ``warehouse_opener``: a CLI command that needs only the metadata database
+    # never takes the embedded warehouse's file lock from a running server.
+    _opened: BaseBackend | None
     extras: dict[str, object] = field(default_factory=dict)
+    warehouse_opener: Callable[[], BaseBackend] | None = field(default=None, repr=False)
     generation: int = 0  # bumped by writes that make derived in-memory state (the audience index) stale
     listeners: dict[str, list[Callable[[Any], None]]] = field(default_factory=dict)
     _owner: int = field(default_factory=threading.get_ident, repr=False)
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _cursors: weakref.WeakSet[BaseBackend] = field(default_factory=weakref.WeakSet, repr=False)
     _cursors_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _open_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def opened_warehouse(self) -> BaseBackend:
+        with self._open_lock:
+            if self._opened is None:
+                if self.warehouse_opener is None:
+                    raise RuntimeError("these stores have no warehouse")
+                self._opened = self.warehouse_opener()
+            return self._opened
+
+    @property
+    def warehouse_is_open(self) -> bool:
+        return self._opened is not None
 
     @property
     def warehouse(self) -> BaseBackend:
@@ -114,7 +133,8 @@ class Stores:
             cursors = list(self._cursors)
         for cursor in cursors:  # threads still alive
             cursor.disconnect()
-        self.opened_warehouse.disconnect()
+        if self._opened is not None:
+            self._opened.disconnect()
         self.engine.dispose()
 
 
@@ -196,21 +216,26 @@ def _check_schema(engine: Engine, settings: Settings) -> set[str]:
     return _upgrade(engine)[0]
 
 
-def open_stores(settings: Settings, *, upgrade: bool = False, adopt_warehouse: bool = False) -> Stores:
+def open_stores(
+    settings: Settings, *, upgrade: bool = False, adopt_warehouse: bool = False, lazy_warehouse: bool = False
+) -> Stores:
     """Open (and on first use create) both stores.
 
     ``upgrade`` migrates the schema in production too (``tagora migrate``); ``adopt_warehouse`` pairs the
     metadata database with a warehouse that was not its own (``tagora migrate --adopt-warehouse``).
+    ``lazy_warehouse`` opens the warehouse on first use (the CLI: a command that needs only the metadata
+    database never waits for, or takes, an embedded warehouse's lock).
     """
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)
     sessions = sessionmaker(engine, expire_on_commit=False)
-    try:
+    extras: dict[str, object] = {}
+
+    def open_warehouse() -> BaseBackend:
         with schema_lock(engine):
-            before = _upgrade(engine)[0] if upgrade else _check_schema(engine, settings)
             warehouse = connect_warehouse(settings.resolved_warehouse_url)
             try:
-                store_id = pair_stores(
+                extras[STORE_ID] = pair_stores(
                     sessions,
                     warehouse,
                     redact(settings.resolved_database_url),
@@ -221,8 +246,14 @@ def open_stores(settings: Settings, *, upgrade: bool = False, adopt_warehouse: b
             except Exception:
                 warehouse.disconnect()
                 raise
+        return warehouse
+
+    try:
+        with schema_lock(engine):
+            before = _upgrade(engine)[0] if upgrade else _check_schema(engine, settings)
+        extras[SCHEMA_BEFORE] = sorted(before)
+        warehouse = None if lazy_warehouse and not (upgrade or adopt_warehouse) else open_warehouse()
     except Exception:
         engine.dispose()
         raise
-    extras: dict[str, object] = {STORE_ID: store_id, SCHEMA_BEFORE: sorted(before)}
-    return Stores(settings, engine, sessions, warehouse, extras=extras)
+    return Stores(settings, engine, sessions, warehouse, extras=extras, warehouse_opener=open_warehouse)

@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tagora.core.cli_support import console, print_json, print_table
-from tagora.ingest.sources.synthetic.generate import DEFAULT_END, DEFAULT_START, generate_dataset
+from tagora.ingest.sources.synthetic import DEFAULT_END, DEFAULT_START
 
 _DATE = ["%Y-%m-%d"]
 
@@ -30,6 +30,8 @@ def generate(
     json: Annotated[bool, typer.Option("--json", help="Print the row counts as JSON.")] = False,
 ) -> None:
     """Generate a realistic synthetic data set (seeded, deterministic) as CSV files."""
+    from tagora.ingest.sources.synthetic.generate import generate_dataset
+
     if start.date() > end.date():
         console.print(f"[red]error:[/red] --start {start.date()} is after --end {end.date()}")
         raise typer.Exit(2)

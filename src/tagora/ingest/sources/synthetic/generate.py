@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from tagora.ingest.sources.synthetic import DEFAULT_END, DEFAULT_START
 from tagora.ingest.sources.synthetic.catalog import Catalog, ProductPicker, make_catalog
 from tagora.ingest.sources.synthetic.crm import interaction_rows
 from tagora.ingest.sources.synthetic.load import FILES
@@ -46,8 +47,6 @@ HEADERS: dict[str, tuple[str, ...]] = {f"{name}.csv": columns for name, columns 
 MEMBER_TIERS = ("normal", "silver", "gold", "diamond")
 _TIER_THRESHOLDS = np.array([2_000.0, 8_000.0, 30_000.0])  # yearly-ish net spend in CNY
 CHUNK = 5_000
-DEFAULT_END = date(2026, 10, 31)
-DEFAULT_START = date(2024, 11, 1)
 Progress = Callable[[int, int], None]
 
 
