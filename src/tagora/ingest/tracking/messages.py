@@ -36,7 +36,10 @@ class InvalidEvent(ValueError):
 
 class Shaped(NamedTuple):
     row: dict[str, Any]  # an inbox row
-    traits: dict[str, str] | None  # customer fields of an identify call with a userId
+    # Customer fields of a call with a userId: an identify call's traits, merged over ``context.traits``
+    # (where RudderStack's SDKs send them); on any other call ``context.traits`` alone, the user's traits
+    # as the Segment spec has them there. None when the call has none.
+    traits: dict[str, str] | None
 
 
 def loads(body: bytes) -> Any:
@@ -434,6 +437,10 @@ class Shaper:
         }
         if integrations:
             shaped["integrations"] = integrations
+        user_traits = context.get("traits")
+        traits = None
+        if user_id is not None and type(user_traits) is dict and user_traits:
+            traits = customer_traits(user_traits) or None
         row = {
             "message_id": message_id or f"tagora-{uuid.uuid4()}",
             "type": "track",
@@ -446,13 +453,17 @@ class Shaper:
             "received_at": self.received_at,
             "properties": dumps(shaped),
         }
-        return Shaped(row, None)
+        return Shaped(row, traits)
 
     def general(self, raw: Any) -> Shaped:
         """Any message: validated by ``message_fields`` (pydantic when unsure), which names what is wrong."""
         message = message_fields(raw, self.kind)
         kind = message["type"]
         context = _context(message, self.ip)
+        user_traits = context.get("traits")
+        user_traits = user_traits if isinstance(user_traits, dict) else {}
+        if kind == "identify" and user_traits:
+            message["traits"] = {**user_traits, **message["traits"]}
         stamp = message["timestamp"] or message["originalTimestamp"]
         sent_at = message["sentAt"]
         properties = {
@@ -480,6 +491,8 @@ class Shaper:
         traits = None
         if kind == "identify" and message["userId"] is not None:
             traits = customer_traits(message["traits"])
+        elif user_traits and message["userId"] is not None:  # the user's, not a group's own traits
+            traits = customer_traits(user_traits) or None
         return Shaped(row, traits)
 
     def _occurred_at(self, stamp: datetime | None, sent_at: datetime | None) -> datetime:
