@@ -7,22 +7,28 @@ import io
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tagora.core import exports
+from tagora.core.auth import CLI_OPERATOR
+from tagora.core.db import transaction
 from tagora.core.errors import AppError
 from tagora.core.exports import ExportOptions, FileFormat, PhoneFormat
 from tagora.core.models import AuditEntry
 from tagora.core.stores import Stores
+from tagora.profiles.models import Customer
+from tagora.recs import logic as recs
 from tests.audiences.test_segments_api import GOLD
 from tests.audiences.test_segments_api import seed as seed_segments
 from tests.conftest import login
+from tests.recs.seed import seed as seed_recs
 
-HOSTILE = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx", "=HYPERLINK(\"http://x\")"]
+HOSTILE = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx", '=HYPERLINK("http://x")']
 
 
 def _csv(body: bytes) -> list[list[str]]:
@@ -46,7 +52,7 @@ def test_xlsx_cells_are_typed_text_stays_text_and_nothing_is_a_formula() -> None
     header = ["name", "phone", "amount", "count", "at", "error"]
     row = ["=cmd|' /C calc'!A0", "+8613800000000", Decimal("12.50"), 3, when, "#N/A"]
     book = load_workbook(io.BytesIO(exports.to_bytes(FileFormat.XLSX, header, [row])))
-    cells = list(book.active.iter_rows(min_row=2))[0]
+    cells = next(book.active.iter_rows(min_row=2))
     assert [c.value for c in cells[:2]] == ["=cmd|' /C calc'!A0", "+8613800000000"]
     assert [c.data_type for c in cells] == ["s", "s", "n", "n", "d", "s"]
     assert cells[2].value == 12.5 and cells[4].value == datetime(2026, 3, 1, 9, 30)
@@ -122,3 +128,25 @@ def test_bulk_exports_and_lookalike_lists_are_capped_per_role_by_a_setting(
     assert refused.json()["error"]["data"] == {"rows": 10, "limit": 5, "role": "sales"}
     assert client.get("/api/segments/gold/lookalike", params={"n": 6}).status_code == 403
     assert client.get("/api/segments/gold/lookalike", params={"n": 5}).status_code == 200
+
+
+def test_recommendation_exports_are_neutralised_capped_and_audited(stores: Stores, tmp_path: Path) -> None:
+    seed_recs(stores)
+    hostile = '=HYPERLINK("http://evil.example","click")'
+    with transaction(stores.sessions) as session:
+        session.execute(update(Customer).where(Customer.customer_key == "KC01").values(customer_key=hostile))
+    recs.train_model(stores, CLI_OPERATOR)
+    assert recs.export_recommendations(stores, CLI_OPERATOR, tmp_path / "recs.csv", n=2) == 80
+    keys = {r[0] for r in _csv((tmp_path / "recs.csv").read_bytes())[1:]}
+    assert "'" + hostile in keys and hostile not in keys
+    recs.export_recommendations(stores, CLI_OPERATOR, tmp_path / "recs.xlsx", n=2, fmt="xlsx")
+    cells = [row[0] for row in load_workbook(tmp_path / "recs.xlsx").active.iter_rows(min_row=2)]
+    hostile_cells = [c for c in cells if c.value == hostile]
+    assert hostile_cells and all(c.data_type == "s" for c in hostile_cells)
+    stores.settings.export_max_rows["admin"] = 79
+    with pytest.raises(AppError) as caught:
+        recs.export_recommendations(stores, CLI_OPERATOR, tmp_path / "big.csv", n=2)
+    assert caught.value.status == 403 and not (tmp_path / "big.csv").exists()
+    with stores.sessions() as session:
+        audits = session.scalars(select(AuditEntry).where(AuditEntry.action == "recs.export")).all()
+    assert [(a.detail["rows"], a.detail["format"]) for a in audits] == [(80, "csv"), (80, "xlsx")]

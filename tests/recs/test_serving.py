@@ -126,7 +126,7 @@ def test_export_writes_one_row_per_customer_and_rank_in_csv_and_json_lines(
 ) -> None:
     logic.train_model(stores, CLI_OPERATOR)
     rows = logic.export_recommendations(stores, CLI_OPERATOR, tmp_path / "recs.csv", n=3)
-    with (tmp_path / "recs.csv").open(encoding="utf-8") as fh:
+    with (tmp_path / "recs.csv").open(encoding="utf-8-sig") as fh:  # with the mark Excel needs
         table = list(csv.DictReader(fh))
     assert rows == len(table) == 40 * 3
     assert list(table[0]) == ["customer_key", "rank", "sku", "score", "reason"]

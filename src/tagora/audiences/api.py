@@ -21,7 +21,7 @@ from tagora.audiences.schemas import (
 )
 from tagora.core.auth import Permission, Principal, require
 from tagora.core.deps import get_stores
-from tagora.core.exports import MEDIA_TYPES, FileFormat
+from tagora.core.exports import MEDIA_TYPES, FileFormat, file_responses
 from tagora.core.stores import Stores
 
 ExportFormat = Literal["csv", "xlsx"]
@@ -106,7 +106,11 @@ def membership(stores: StoresDep, actor: Reader, code: str, key: str) -> Members
     return Membership(customer_key=key, segment=code, member=logic.is_member(stores, key, code))
 
 
-@router.get("/segments/{code}/export")
+@router.get(
+    "/segments/{code}/export",
+    response_class=Response,
+    responses=file_responses(FileFormat.CSV, FileFormat.XLSX),
+)
 def export(
     stores: StoresDep,
     actor: Exporter,

@@ -52,6 +52,14 @@ MEDIA_TYPES = {
     FileFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     FileFormat.JSONL: "application/x-ndjson",
 }
+
+
+def file_responses(*formats: FileFormat) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` of a route that answers a file in one of ``formats``."""
+    content = {MEDIA_TYPES[f].split(";")[0]: {"schema": {"type": "string"}} for f in formats}
+    return {200: {"description": "The file.", "content": content}}
+
+
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
 _PHONE_CHARS = re.compile(r"[+0-9 ()-]+")  # a masked phone (138****1234) has stars and is kept as masked

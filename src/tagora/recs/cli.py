@@ -124,18 +124,19 @@ def show(customer_key: str, n: int = 10, json: Json = False) -> None:
 
 @recs_app.command("export")
 def export(
-    output: Annotated[Path, typer.Option(help="File to write (.csv or .jsonl)")],
+    output: Annotated[Path, typer.Option(help="File to write (.csv, .xlsx or .jsonl)")],
     n: int = 10,
     algorithm: Annotated[str | None, typer.Option(help="default: the trained production model")] = None,
     fmt: Annotated[
-        str | None, typer.Option("--format", help="csv or jsonl (default: from the file name)")
+        str | None, typer.Option("--format", help="csv, xlsx or jsonl (default: from the file name)")
     ] = None,
 ) -> None:
     """Batch recommendations for campaigns: customer_key, rank, sku, score, reason."""
     from tagora.core.auth import CLI_OPERATOR
     from tagora.recs import logic
 
-    chosen = fmt or ("jsonl" if output.suffix in (".jsonl", ".json") else "csv")
+    by_name = {".jsonl": "jsonl", ".json": "jsonl", ".xlsx": "xlsx"}
+    chosen = fmt or by_name.get(output.suffix.lower(), "csv")
     with cli_stores() as stores:
         rows = logic.export_recommendations(stores, CLI_OPERATOR, output, n, algorithm, chosen)
     console.print(f"wrote {rows:,} rows to {output}")

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tagora.core import audit
+from tagora.core import audit, exports
 from tagora.core.auth import Principal
 from tagora.core.clock import utcnow
 from tagora.core.db import transaction
@@ -91,24 +89,19 @@ def export_recommendations(
     algorithm: str | None = None,
     fmt: str = "csv",
 ) -> int:
-    """One row per customer and rank (CSV or JSON Lines); the served model unless ``algorithm`` differs."""
-    if fmt not in ("csv", "jsonl"):
-        raise AppError(
-            RecsErrorCode.BAD_DATASET, f"format: {fmt!r} is not csv or jsonl", 422, {"format": fmt}
-        )
+    """One row per customer and rank (CSV, Excel or JSON Lines) through the one export writer, so a
+    customer key or a reason that reads like a formula is neutralised; the served model unless
+    ``algorithm`` differs. Capped per role like every bulk export, and audited with its rows."""
+    chosen = exports.file_format(fmt)
     model, meta = served_model(stores)
     if algorithm is not None and algorithm != meta.get("algorithm"):
         model, meta = _fit(stores, algorithm)
+    rows = len(model.interactions_.uids) * n
+    exports.check_row_cap(stores.settings.export_max_rows, actor.role.value, rows, "recommendations export")
     count = 0
-    with output.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=EXPORT_COLUMNS) if fmt == "csv" else None
-        if writer:
-            writer.writeheader()
+    with output.open("wb") as fh, exports.open_writer(fh, chosen, EXPORT_COLUMNS) as writer:
         for row in _rows(stores, model, n):
-            if writer:
-                writer.writerow(row)
-            else:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            writer.write([row[c] for c in EXPORT_COLUMNS])
             count += 1
     with transaction(stores.sessions) as session:
         audit.record(
@@ -119,6 +112,7 @@ def export_recommendations(
             meta.get("algorithm", ""),
             rows=count,
             n=n,
+            format=chosen.value,
             output=str(output),
         )
     return count
