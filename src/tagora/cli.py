@@ -175,20 +175,49 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
         _serve_with_worker(stores, host, port, "info")
 
 
+def _new_password(given: str | None, from_stdin: bool) -> str:
+    """The password from ``--password``, standard input or a prompt; without a terminal nothing is asked."""
+    import sys
+
+    from tagora.core.errors import AppError, CoreErrorCode
+
+    if from_stdin:
+        if given is not None:
+            raise AppError(CoreErrorCode.INVALID_INPUT, "give --password or --password-stdin, not both", 422)
+        return sys.stdin.readline().rstrip("\r\n")
+    if given is not None:
+        return given
+    if not sys.stdin.isatty():
+        raise AppError(
+            CoreErrorCode.INVALID_INPUT,
+            "no terminal to ask for the password: pipe it in with --password-stdin",
+            422,
+            {"field": "password"},
+        )
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
 @app.command()
 def createuser(
     username: str,
     role: Annotated[str, typer.Option(help="admin, marketer, sales or analyst")] = "admin",
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "",
+    password: Annotated[
+        str | None,
+        typer.Option(help="Asked for when left out; others may see a command line: prefer --password-stdin."),
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input's first line.")
+    ] = False,
     locale: str = "en",
     token: Annotated[bool, typer.Option("--token", help="Also issue an API token and print it.")] = False,
     json: bool = False,
 ) -> None:
-    """Create a console/API user."""
+    """Create a console/API user (a script pipes the password to ``--password-stdin``)."""
     from tagora.core import logic
 
     with cli_stores(warehouse=False) as stores:
-        uid = logic.create_user(stores.sessions, CLI_OPERATOR, username, password, role, locale=locale)
+        secret = _new_password(password, password_stdin)
+        uid = logic.create_user(stores.sessions, CLI_OPERATOR, username, secret, role, locale=locale)
         out: dict[str, object] = {"id": uid, "username": username, "role": role}
         if token:
             out["token"] = logic.issue_api_token(stores.sessions, CLI_OPERATOR, username, "cli")
