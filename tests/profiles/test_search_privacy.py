@@ -229,3 +229,20 @@ def test_event_names_and_property_keys_with_personal_data_are_masked_on_the_time
     shown = newest()
     assert shown["title"] == "sms sent to 13912345678"
     assert shown["detail"]["properties"] == properties  # type: ignore[index]
+
+
+def test_on_postgresql_contacts_are_found_whole_and_names_with_wildcards_literally(pg_stores: Stores) -> None:
+    seed(pg_stores)
+    _add(
+        pg_stores,
+        {"customer_key": "K1", "name": "100% Cotton_Shop"},
+        {"customer_key": "K2", "name": "100 Cotton"},
+    )
+    assert _keys(pg_stores, "138 1234 1234") == ["C001"]
+    assert _keys(pg_stores, "ZHANG.WEI@example.com") == ["C001"]
+    assert _keys(pg_stores, "%") == _keys(pg_stores, "_") == _keys(pg_stores, "100%") == ["K1"]
+    assert _keys(pg_stores, "cotton") == ["K1", "K2"]
+    oracle: Oracle = lambda q: bool(_keys(pg_stores, q, SALES))  # noqa: E731
+    assert rebuild_phone("+86138****1234", oracle)[0] is None
+    assert rebuild_email("z***@example.com", oracle)[0] is None
+    assert [c.customer_key for c in facade.search_customers(pg_stores, SALES, "C001").items] == ["C001"]
