@@ -4,6 +4,7 @@ customer key, an event name or a property key made of personal data is masked li
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pyarrow as pa
 from fastapi.testclient import TestClient
@@ -17,8 +18,8 @@ from tagora.core.stores import Stores, open_stores
 from tagora.identity import facade as identity
 from tagora.identity.models import Identity
 from tagora.profiles import facade
-from tagora.settings import Settings
-from tests.conftest import login
+from tagora.settings import Settings, get_settings
+from tests.conftest import login, run_cli
 from tests.profiles.attacks import Oracle, rebuild_email, rebuild_phone
 from tests.profiles.seed import _ts, seed
 
@@ -246,3 +247,15 @@ def test_on_postgresql_contacts_are_found_whole_and_names_with_wildcards_literal
     assert rebuild_phone("+86138****1234", oracle)[0] is None
     assert rebuild_email("z***@example.com", oracle)[0] is None
     assert [c.customer_key for c in facade.search_customers(pg_stores, SALES, "C001").items] == ["C001"]
+
+
+def test_the_cli_finds_a_whole_phone_and_reindexes(cli_home: Path) -> None:
+    opened = open_stores(get_settings())
+    try:
+        seed(opened)
+    finally:
+        opened.close()
+    found = json.loads(run_cli("customers", "search", "138 1234 1234", "--json"))
+    assert [c["customer_key"] for c in found["items"]] == ["C001"]
+    assert json.loads(run_cli("customers", "search", "1381234", "--json"))["total"] == 0
+    assert json.loads(run_cli("customers", "reindex", "--json")) == {"indexed": 5}
