@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -131,7 +132,7 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
         HttpGuard,
         body_limit=settings.max_body_bytes,
         upload_limit=settings.max_upload_bytes,
-        exempt=("/v1/",),
+        exempt=tuple(route.path for route in tracking_router.routes if isinstance(route, APIRoute)),
         exempt_limit=MAX_BATCH_BYTES,
         trusted_origins=settings.trusted_origins,
     )

@@ -52,6 +52,8 @@ def loads(body: bytes) -> Any:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidEvent("body", f"not valid JSON ({exc})") from exc
+    except RecursionError as exc:  # past what Python's parser nests (orjson stops at 1,024 levels)
+        raise InvalidEvent("body", "not valid JSON (nested too deeply)") from exc
 
 
 def dumps(value: Any) -> str:
