@@ -31,6 +31,9 @@ def test_only_admin_may_view_personal_data() -> None:
         ("password", {"password": "short"}),
         ("role", {"role": "king"}),
         ("username", {"username": "  "}),
+        ("username", {"username": "u" * 65}),
+        ("display_name", {"display_name": "d" * 129}),
+        ("locale", {"locale": "fr"}),
     ],
 )
 def test_creating_a_user_with_bad_input_names_the_field(

@@ -259,3 +259,21 @@ def test_a_token_that_expired_before_it_was_issued_is_refused(stores: Stores, us
             stores.sessions, CLI_OPERATOR, "sales1", "x", expires_at=utcnow() - timedelta(days=1)
         )
     assert err.value.data == {"field": "expires_at"}
+
+
+@pytest.mark.postgres
+def test_sessions_throttling_and_tokens_work_on_postgresql(pg_stores: Stores) -> None:
+    logic.create_user(pg_stores.sessions, CLI_OPERATOR, "sales1", PASSWORD, "sales")
+    long_name = "x" * 300  # longer than the columns: counted by its first 64 characters, never a 500
+    with TestClient(create_app(pg_stores.settings, pg_stores)) as client:
+        for _ in range(pg_stores.settings.login_failures_per_account):
+            assert _fail(client, long_name) == 401
+        assert _fail(client, long_name) == 429
+        login(client, "sales1")
+        assert client.get("/api/auth/me").status_code == 200
+        logic.deactivate_user(pg_stores.sessions, CLI_OPERATOR, "sales1")
+        assert client.get("/api/auth/me").status_code == 401
+        logic.reactivate_user(pg_stores.sessions, CLI_OPERATOR, "sales1")
+        token = logic.issue_api_token(pg_stores.sessions, CLI_OPERATOR, "sales1", "t", ["customers:read"])
+        me = client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.json()["permissions"] == ["customers:read"]

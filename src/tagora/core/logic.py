@@ -124,6 +124,8 @@ def create_user(
         raise _invalid("username must not be empty", "username")
     if len(username) > 64:
         raise _invalid("username must have at most 64 characters", "username")
+    if len(display_name) > 128:
+        raise _invalid("display_name must have at most 128 characters", "display_name")
     check_password(password, username)
     _check_role(role)
     _check_locale(locale)
