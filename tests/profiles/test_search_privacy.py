@@ -17,6 +17,7 @@ from tagora.core.models import AuditEntry
 from tagora.core.stores import Stores, open_stores
 from tagora.identity import facade as identity
 from tagora.identity.models import Identity
+from tagora.privacy.facade import blind_digest
 from tagora.profiles import facade
 from tagora.settings import Settings, get_settings
 from tests.conftest import login, run_cli
@@ -101,6 +102,17 @@ def test_an_id_number_is_found_by_its_whole_value_only(stores: Stores) -> None:
     assert _keys(stores, "11010119900307123X") == ["P1"]
     assert _keys(stores, "11010119900307123x") == ["P1"]
     assert _keys(stores, "110101199003") == []
+
+
+def test_phones_and_emails_get_their_digest_when_they_are_stored(stores: Stores) -> None:
+    seed(stores)
+    with stores.sessions() as session:
+        rows = session.execute(select(Identity.type, Identity.value, Identity.digest)).all()
+    key = identity.key_of(stores.settings)
+    assert sorted((kind, digest) for kind, _, digest in rows if digest) == sorted(
+        (kind, blind_digest(key, kind, value)) for kind, value, _ in rows if kind in ("phone", "email")
+    )
+    assert {kind for kind, _, digest in rows if digest is None} == {"user_id"}
 
 
 def test_identities_stored_before_the_index_are_indexed_by_the_first_search(stores: Stores) -> None:

@@ -228,7 +228,9 @@ def open_stores(
     """
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)
-    sessions = sessionmaker(engine, expire_on_commit=False)
+    # Every session knows the settings it was opened with (``Session.info["settings"]``): identity
+    # derives the blind-index key of the phones and e-mails it stores from the secret key there.
+    sessions = sessionmaker(engine, expire_on_commit=False, info={"settings": settings})
     extras: dict[str, object] = {}
 
     def open_warehouse() -> BaseBackend:
