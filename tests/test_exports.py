@@ -20,12 +20,14 @@ from tagora.core.db import transaction
 from tagora.core.errors import AppError
 from tagora.core.exports import ExportOptions, FileFormat, PhoneFormat
 from tagora.core.models import AuditEntry
-from tagora.core.stores import Stores
+from tagora.core.stores import Stores, open_stores
 from tagora.profiles.models import Customer
 from tagora.recs import logic as recs
+from tagora.settings import get_settings
 from tests.audiences.test_segments_api import GOLD
 from tests.audiences.test_segments_api import seed as seed_segments
-from tests.conftest import login
+from tests.conftest import login, run_cli
+from tests.console.seed import seed as seed_console
 from tests.recs.seed import seed as seed_recs
 
 HOSTILE = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx", '=HYPERLINK("http://x")']
@@ -150,3 +152,38 @@ def test_recommendation_exports_are_neutralised_capped_and_audited(stores: Store
     with stores.sessions() as session:
         audits = session.scalars(select(AuditEntry).where(AuditEntry.action == "recs.export")).all()
     assert [(a.detail["rows"], a.detail["format"]) for a in audits] == [(80, "csv"), (80, "xlsx")]
+
+
+def test_the_customer_export_writes_excel_with_phones_in_the_chosen_format_capped_for_sales(
+    client: TestClient, stores: Stores, users: dict[str, str]
+) -> None:
+    seed_console(stores)
+    login(client, users["admin"])
+    response = client.get("/api/customers/export", params={"format": "xlsx", "phone_format": "national"})
+    rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
+    assert rows[0][:3] == ("customer_key", "name", "phone") and rows[1][:3] == (
+        "C001",
+        "Alice Wang",
+        "13812341234",
+    )
+    legacy = _csv(client.get("/api/customers/export.csv").content)
+    assert legacy[1][2] == "+8613812341234"
+    stores.settings.export_max_rows["sales"] = 3
+    login(client, users["sales"])
+    refused = client.get("/api/customers/export.csv")
+    assert refused.status_code == 403 and refused.json()["error"]["data"]["limit"] == 3
+    assert client.get("/api/customers/export", params={"q": "Alice"}).status_code == 200
+    with stores.sessions() as session:
+        audits = session.scalars(select(AuditEntry).where(AuditEntry.action == "customer.export")).all()
+    assert [(a.detail["rows"], a.detail["format"]) for a in audits] == [(4, "xlsx"), (4, "csv"), (1, "csv")]
+
+
+def test_the_cli_exports_customers_to_excel(cli_home: Path, tmp_path: Path) -> None:
+    stores = open_stores(get_settings())
+    seed_console(stores)
+    stores.close()
+    out = tmp_path / "customers.xlsx"
+    run_cli("customers", "export", "-o", str(out), "--phone-format", "national")
+    rows = list(load_workbook(out).active.iter_rows(values_only=True))
+    assert rows[1][2] == "13812341234" and len(rows) == 5
+    assert run_cli("customers", "export").startswith("\ufeffcustomer_key,")

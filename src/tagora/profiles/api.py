@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from tagora.core.auth import Permission, Principal, require
 from tagora.core.deps import get_stores
+from tagora.core.exports import MEDIA_TYPES, FileFormat, file_responses
 from tagora.core.stores import Stores
 from tagora.profiles import logic, queries
 from tagora.profiles.schemas import Customer360, CustomerSummary, InteractionCreate, Page, TimelineItem
@@ -16,6 +17,7 @@ from tagora.profiles.schemas import Customer360, CustomerSummary, InteractionCre
 router = APIRouter(prefix="/api", tags=["customers"])
 StoresDep = Annotated[Stores, Depends(get_stores)]
 Reader = Annotated[Principal, Depends(require(Permission.CUSTOMERS_READ))]
+Exporter = Annotated[Principal, Depends(require(Permission.CUSTOMERS_EXPORT))]
 
 
 @router.get("/customers", response_model=Page[CustomerSummary])
@@ -29,16 +31,36 @@ def search_customers(
     return logic.search_customers(stores, actor, q, page, page_size)
 
 
-@router.get("/customers/export.csv")
+@router.get(
+    "/customers/export",
+    response_class=Response,
+    responses=file_responses(FileFormat.CSV, FileFormat.XLSX),
+)
 def export_customers(
-    stores: StoresDep, actor: Annotated[Principal, Depends(require(Permission.CUSTOMERS_EXPORT))], q: str = ""
+    stores: StoresDep,
+    actor: Exporter,
+    q: str = "",
+    format: Literal["csv", "xlsx"] = "csv",
+    phone_format: Literal["e164", "national"] = "e164",
 ) -> Response:
-    body = logic.export_customers(stores, actor, q)
+    """Matching customers as a file; phones in E.164 (+8613800000000) or as national digits (13800000000)."""
+    body = logic.export_customers(stores, actor, q, format, phone_format)
     return Response(
         body,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="customers.csv"'},
+        media_type=MEDIA_TYPES[FileFormat(format)],
+        headers={"Content-Disposition": f'attachment; filename="customers.{format}"'},
     )
+
+
+@router.get("/customers/export.csv", response_class=Response, responses=file_responses(FileFormat.CSV))
+def export_customers_csv(
+    stores: StoresDep,
+    actor: Exporter,
+    q: str = "",
+    phone_format: Literal["e164", "national"] = "e164",
+) -> Response:
+    """The CSV export at its first address."""
+    return export_customers(stores, actor, q, "csv", phone_format)
 
 
 @router.get("/customers/{key:path}/timeline", response_model=Page[TimelineItem])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -83,14 +85,23 @@ def show(
 @customers_app.command("export")
 def export(
     q: Annotated[str, typer.Argument()] = "",
-    output: Annotated[typer.FileTextWrite, typer.Option("--output", "-o")] = "-",  # type: ignore[assignment]
+    output: Annotated[str, typer.Option("--output", "-o", help="A .csv or .xlsx file; - for stdout.")] = "-",
+    fmt: Annotated[str | None, typer.Option("--format", help="csv or xlsx (default: from the name).")] = None,
+    phone_format: Annotated[
+        str, typer.Option("--phone-format", help="e164 (+8613800000000) or national (13800000000).")
+    ] = "e164",
     as_user: AsUser = None,
 ) -> None:
-    """Export matching customers to CSV (masked for roles without pii:view)."""
+    """Export matching customers to CSV or Excel (masked for roles without pii:view)."""
     from tagora.profiles import logic
 
+    chosen = fmt or ("xlsx" if output.lower().endswith(".xlsx") else "csv")
     with cli_stores() as stores:
-        output.write(logic.export_customers(stores, _actor(stores, as_user), q))
+        body = logic.export_customers(stores, _actor(stores, as_user), q, chosen, phone_format)
+    if output == "-":
+        sys.stdout.buffer.write(body)
+    else:
+        Path(output).write_bytes(body)
 
 
 @customers_app.command("reindex")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import defaultdict
 from typing import Any
@@ -12,7 +11,7 @@ from ibis.backends import BaseBackend
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from tagora.core import audit
+from tagora.core import audit, exports
 from tagora.core.auth import Permission, Principal
 from tagora.core.clock import as_utc
 from tagora.core.db import transaction, upsert
@@ -20,7 +19,7 @@ from tagora.core.errors import AppError, CoreErrorCode
 from tagora.core.stores import Stores, load_models
 from tagora.core.warehouse import remap_uids, update_from
 from tagora.identity import facade as identity
-from tagora.privacy.facade import mask_text, mask_values, neutralize_cell
+from tagora.privacy.facade import mask_text, mask_values
 from tagora.profiles import queries
 from tagora.profiles.models import Customer, Interaction, Product
 from tagora.profiles.schemas import Customer360, CustomerSummary, InteractionCreate, Page, TimelineItem
@@ -166,24 +165,36 @@ def search_customers(
     return result
 
 
-def export_customers(stores: Stores, actor: Principal, q: str = "") -> str:
-    """CSV of matching customers, masked per role, formula cells neutralized; audited."""
+def export_customers(
+    stores: Stores, actor: Principal, q: str = "", fmt: str = "csv", phone_format: str = "e164"
+) -> bytes:
+    """Matching customers as CSV or Excel through the one export writer (masked per role, formula cells
+    neutralised, phones in ``phone_format``); capped per role and audited with its rows."""
+    chosen = exports.file_format(fmt, (exports.FileFormat.CSV, exports.FileFormat.XLSX))
+    options = exports.ExportOptions(
+        phone_columns=("phone",),
+        phone_format=exports.phone_format(phone_format),
+        region=stores.settings.default_region,
+        sheet="customers",
+    )
     masked = not actor.can(Permission.PII_VIEW)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_FIELDS)
+    caps = stores.settings.export_max_rows
+    out = io.BytesIO()
     count = 0
     with transaction(stores.sessions) as session:
-        page = 1
-        while True:
-            chunk = _find(stores, session, q, page, queries.MAX_PAGE_SIZE, masked)
-            for item in chunk.items:
-                row = item.model_dump()
-                writer.writerow([neutralize_cell(row.get(f) or "") for f in EXPORT_FIELDS])
-            count += len(chunk.items)
-            if count >= chunk.total or not chunk.items:
-                break
-            page += 1
+        with exports.open_writer(out, chosen, EXPORT_FIELDS, options) as writer:
+            page = 1
+            while True:
+                chunk = _find(stores, session, q, page, queries.MAX_PAGE_SIZE, masked)
+                if page == 1:  # before any row is written
+                    exports.check_row_cap(caps, actor.role.value, chunk.total, "customer export")
+                for item in chunk.items:
+                    row = item.model_dump()
+                    writer.write([row.get(f) for f in EXPORT_FIELDS])
+                count += len(chunk.items)
+                if count >= chunk.total or not chunk.items:
+                    break
+                page += 1
         audit.record(
             session,
             actor.username,
@@ -193,6 +204,7 @@ def export_customers(stores: Stores, actor: Principal, q: str = "") -> str:
             q=mask_text(q, stores.settings.default_region),
             rows=count,
             masked=masked,
+            format=chosen.value,
         )
     return out.getvalue()
 
