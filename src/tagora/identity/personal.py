@@ -13,6 +13,8 @@ import re
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from tagora.core.clock import utcnow
+from tagora.core.db import upsert
 from tagora.identity.models import Identity, IdentityIndexKey
 from tagora.identity.rules import PERSONAL_TYPES, normalize
 from tagora.privacy.facade import blind_digest, index_key, key_fingerprint
@@ -61,11 +63,9 @@ def index_personal_identities(session: Session, key: bytes, everything: bool = F
         session.execute(update(Identity), changes)  # by primary key, one executemany
         written += len(rows)
         last = rows[-1][0]
-    if state is None:
-        session.add(IdentityIndexKey(id=1, fingerprint=fingerprint))
-    elif state.fingerprint != fingerprint:
-        state.fingerprint = fingerprint
-    session.flush()
+    if everything:  # an upsert: two first searches at once must not both insert the row
+        state_row = {"id": 1, "fingerprint": fingerprint, "indexed_at": utcnow()}
+        upsert(session, IdentityIndexKey.__table__, [state_row], ["id"], ["fingerprint", "indexed_at"])
     return written
 
 
