@@ -158,3 +158,19 @@ def test_a_page_number_past_any_offset_is_refused_naming_the_field(
     )
     sign_in(client, users["admin"])
     assert client.get("/partials/customers", params={"page": huge}).status_code == 422
+
+
+def test_with_json_a_cli_error_is_json_on_stdout_in_the_apis_shape(cli_home: Path) -> None:
+    result = CliRunner().invoke(cli_app, ["segments", "show", "nope", "--json"])
+    assert result.exit_code == 2
+    assert json.loads(result.stdout) == {
+        "error": {
+            "code": "not_found",
+            "message": "segment 'nope' not found",
+            "data": {"what": "segment", "key": "nope"},
+        }
+    }
+    plain = CliRunner().invoke(cli_app, ["segments", "show", "nope"])
+    assert plain.exit_code == 2 and plain.stdout == "" and "segment 'nope' not found" in plain.output
+    deep = CliRunner().invoke(cli_app, ["segments", "count", DEEP_NOT, "--json"])
+    assert json.loads(deep.stdout)["error"]["data"] == {"path": ""}

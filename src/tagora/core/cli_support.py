@@ -8,12 +8,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
+from typer._click.globals import get_current_context  # Typer's own click, as cli_argv's
 
 from tagora.core.errors import AppError
 from tagora.settings import get_settings
@@ -48,6 +49,17 @@ def print_table(title: str, rows: list[dict[str, Any]]) -> None:
     Console().print(table)
 
 
+def fail(exc: AppError) -> NoReturn:
+    """End a command on a user error, never a traceback: the message on stderr, or with ``--json`` the
+    error as JSON on stdout (``{"error": {"code", "message", "data"}}``, as the API answers); exit 2."""
+    context = get_current_context(silent=True)
+    if context is not None and context.params.get("json"):
+        print_json(exc.to_dict())
+    else:
+        console.print(f"[red]error ({exc.code}):[/red] {exc.message}")
+    raise typer.Exit(2) from exc
+
+
 @contextmanager
 def cli_stores(warehouse: bool = True, hand_off: bool = True, **options: bool) -> Iterator[Stores]:
     """Open the stores for one command; a user error prints its message and exits 2, never a traceback.
@@ -64,23 +76,19 @@ def cli_stores(warehouse: bool = True, hand_off: bool = True, **options: bool) -
         try:
             yield inherited
         except AppError as exc:
-            console.print(f"[red]error ({exc.code}):[/red] {exc.message}")
-            raise typer.Exit(2) from exc
+            fail(exc)
         return
     try:
         stores = open_stores(get_settings(), lazy_warehouse=True, **options)
     except ValueError as exc:  # settings validation
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        fail(AppError("invalid_settings", str(exc), 400))
     except AppError as exc:
-        console.print(f"[red]error ({exc.code}):[/red] {exc.message}")
-        raise typer.Exit(2) from exc
+        fail(exc)
     try:
         if warehouse and hand_off and not options:  # ``tagora migrate`` runs here, before servers start
             cli_jobs.hand_off(stores, CLI_OPERATOR)
         yield stores
     except AppError as exc:
-        console.print(f"[red]error ({exc.code}):[/red] {exc.message}")
-        raise typer.Exit(2) from exc
+        fail(exc)
     finally:
         stores.close()
