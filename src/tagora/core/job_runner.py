@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tagora.core import audit, jobs
 from tagora.core.auth import Permission, Principal
 from tagora.core.clock import utcnow
-from tagora.core.db import transaction
+from tagora.core.db import transaction, upsert
 from tagora.core.errors import AppError, CoreErrorCode, not_found
 from tagora.core.job_models import Job, JobSchedule, JobWorker
 from tagora.core.stores import Stores
@@ -90,21 +90,21 @@ def _check_cron(cron: str) -> None:
 
 
 def ensure_schedules(sessions: sessionmaker[Session], defaults: dict[str, tuple[str, str]]) -> None:
-    """Add the built-in schedules (name -> (kind, cron)) that are missing; never change an edited one."""
+    """Add the built-in schedules (name -> (kind, cron)) that are missing; never change an edited one.
+    (``ON CONFLICT DO NOTHING``: workers that start together add each one once.)"""
+    rows = [
+        {
+            "name": name,
+            "kind": kind,
+            "params": {},
+            "cron": cron,
+            "enabled": True,
+            "next_run_at": _next_run(cron, utcnow()),
+        }
+        for name, (kind, cron) in defaults.items()
+    ]
     with transaction(sessions) as session:
-        present = set(session.scalars(select(JobSchedule.name)))
-        for name, (kind, cron) in defaults.items():
-            if name not in present:
-                session.add(
-                    JobSchedule(
-                        name=name,
-                        kind=kind,
-                        params={},
-                        cron=cron,
-                        enabled=True,
-                        next_run_at=_next_run(cron, utcnow()),
-                    )
-                )
+        upsert(session, JobSchedule.__table__, rows, keys=["name"])
 
 
 def set_schedule(

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import select, update
+from sqlalchemy import and_, case, select, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tagora.core import audit
@@ -138,27 +138,28 @@ def enqueue(
 
 
 def claim(sessions: sessionmaker[Session], worker: str, only: int | None = None) -> JobPublic | None:
-    """Take the oldest queued job (or job ``only``) for ``worker``; None when there is none to take."""
+    """Take the oldest queued job (or job ``only``) for ``worker``; None when there is none to take.
+
+    One ``UPDATE ... WHERE id = (SELECT ...)`` statement: on SQLite it takes the write lock before it
+    reads, so two claimers queue up instead of both reading the same row; on PostgreSQL the sub-select
+    skips rows another claimer has locked.
+    """
+    now = utcnow()
+    pick = select(Job.id).where(Job.status == QUEUED, Job.not_before <= now).order_by(Job.id).limit(1)
+    if only is not None:
+        pick = pick.where(Job.id == only)
     with transaction(sessions) as session:
-        now = utcnow()
-        pick = select(Job.id).where(Job.status == QUEUED, Job.not_before <= now).order_by(Job.id).limit(1)
-        if only is not None:
-            pick = pick.where(Job.id == only)
         if session.get_bind().dialect.name == "postgresql":
             pick = pick.with_for_update(skip_locked=True)
-        job_id = session.scalar(pick)
-        if job_id is None:
-            return None
-        taken = session.execute(
+        job_id = session.scalar(
             update(Job)
-            .where(Job.id == job_id, Job.status == QUEUED)
+            .where(Job.id == pick.scalar_subquery(), Job.status == QUEUED)
             .values(
                 status=RUNNING, worker=worker, started_at=now, heartbeat_at=now, attempts=Job.attempts + 1
             )
+            .returning(Job.id)
         )
-        if taken.rowcount != 1:  # type: ignore[attr-defined]  # another claimer won it first
-            return None
-        return present(session.get_one(Job, job_id, populate_existing=True))
+        return None if job_id is None else present(session.get_one(Job, job_id, populate_existing=True))
 
 
 def heartbeat(
@@ -198,62 +199,91 @@ def finish(
         return bool(done.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def retry_or_fail(sessions: sessionmaker[Session], job_id: int, worker: str, error: str) -> str:
-    """A job that raised: queue it again (after a short wait) while it has attempts left, else fail it."""
-    with transaction(sessions) as session:
-        job = session.get_one(Job, job_id)
-        if job.worker != worker or job.status != RUNNING:
-            return job.status
-        if job.attempts < job.max_attempts:
-            job.status, job.worker, job.error = QUEUED, None, error
-            job.not_before = utcnow() + timedelta(seconds=5 * 2 ** (job.attempts - 1))
-        else:
-            job.status, job.error, job.finished_at = FAILED, error, utcnow()
-            audit.record(session, job.created_by, "job.failed", "job", job_id, kind=job.kind)
-        return job.status
+def retry_or_fail(sessions: sessionmaker[Session], job_id: int, worker: str, error: str) -> None:
+    """A job that raised: queue it again (after a growing wait) while it has attempts left, else fail it."""
+    _end_attempt(sessions, job_id, worker, error, None, backoff=True)
 
 
 def requeue_stale(sessions: sessionmaker[Session], stale_after: timedelta) -> list[int]:
     """Running jobs whose worker stopped beating (killed, machine lost): queue them again, or fail them
-    once they used their attempts. Returns the ids it touched."""
+    once they used their attempts (cancel them if that was asked). Returns the ids it took back."""
     cutoff = utcnow() - stale_after
-    touched = []
-    with transaction(sessions) as session:
-        stale = select(Job).where(Job.status == RUNNING, Job.heartbeat_at < cutoff).order_by(Job.id)
-        if session.get_bind().dialect.name == "postgresql":
-            stale = stale.with_for_update(skip_locked=True)
-        for job in session.scalars(stale):
-            error = (
-                f"its worker {job.worker} stopped responding (attempt {job.attempts} of {job.max_attempts})"
+    with sessions() as session:
+        stale = session.execute(
+            select(Job.id, Job.worker, Job.attempts, Job.max_attempts).where(
+                Job.status == RUNNING, Job.heartbeat_at < cutoff
             )
-            if job.cancel_requested:
-                job.status, job.finished_at, job.error = CANCELLED, utcnow(), error
-            elif job.attempts < job.max_attempts:
-                job.status, job.error = QUEUED, error
-            else:
-                job.status, job.finished_at, job.error = FAILED, utcnow(), error
-            job.worker = None
-            touched.append(job.id)
-    return touched
+        ).all()
+    taken = []
+    for job_id, worker, attempts, max_attempts in stale:
+        error = f"its worker {worker} stopped responding (attempt {attempts} of {max_attempts})"
+        if worker is not None and _end_attempt(sessions, job_id, worker, error, cutoff, backoff=False):
+            taken.append(job_id)
+    return taken
+
+
+def _end_attempt(
+    sessions: sessionmaker[Session],
+    job_id: int,
+    worker: str,
+    error: str,
+    beat_before: datetime | None,
+    backoff: bool,
+) -> bool:
+    """End the attempt of ``worker`` (whose last beat was before ``beat_before``, if given): the job is
+    queued again, failed, or cancelled if that was asked. Its first statement is the conditional UPDATE,
+    so on SQLite it holds the write lock before it reads anything."""
+    now = utcnow()
+    retry = and_(Job.attempts < Job.max_attempts, Job.cancel_requested.is_(False))
+    mine = [Job.id == job_id, Job.worker == worker, Job.status == RUNNING]
+    if beat_before is not None:
+        mine.append(Job.heartbeat_at < beat_before)
+    with transaction(sessions) as session:
+        done = session.execute(
+            update(Job)
+            .where(*mine)
+            .values(
+                status=case((Job.cancel_requested, CANCELLED), (retry, QUEUED), else_=FAILED),
+                worker=None,
+                error=error,
+                finished_at=case((retry, None), else_=now),
+            )
+            .returning(Job.status, Job.created_by, Job.kind, Job.attempts)
+        ).first()
+        if done is None:
+            return False
+        if backoff and done.status == QUEUED:  # 5 s, 10 s, 20 s ... before the next attempt
+            wait = timedelta(seconds=5 * 2 ** (done.attempts - 1))
+            session.execute(update(Job).where(Job.id == job_id).values(not_before=now + wait))
+        if done.status != QUEUED:
+            audit.record(session, done.created_by, f"job.{done.status}", "job", job_id, kind=done.kind)
+        return True
 
 
 def cancel(sessions: sessionmaker[Session], actor: Principal, job_id: int) -> JobPublic:
     """A queued job is cancelled at once; a running one stops at its next progress report."""
+    may = true() if actor.can(Permission.USERS_MANAGE) else Job.created_by == actor.username
     with transaction(sessions) as session:
-        job = session.get(Job, job_id)
+        # the write comes first: on SQLite the transaction then holds the lock while it reads
+        done = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status.in_((QUEUED, RUNNING)), may)
+            .values(
+                cancel_requested=True,
+                status=case((Job.status == QUEUED, CANCELLED), else_=Job.status),
+                finished_at=case((Job.status == QUEUED, utcnow()), else_=Job.finished_at),
+            )
+        )
+        job = session.get(Job, job_id, populate_existing=True)
         if job is None:
             raise not_found("job", job_id)
-        if job.created_by != actor.username and not actor.can(Permission.USERS_MANAGE):
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            if job.status in FINISHED:
+                raise AppError(
+                    CoreErrorCode.CONFLICT, f"job {job_id} already {job.status}", 409, {"status": job.status}
+                )
             raise AppError(CoreErrorCode.FORBIDDEN, "only its creator or an admin may cancel a job", 403)
-        if job.status in FINISHED:
-            raise AppError(
-                CoreErrorCode.CONFLICT, f"job {job_id} already {job.status}", 409, {"status": job.status}
-            )
-        if job.status == QUEUED:
-            job.status, job.finished_at = CANCELLED, utcnow()
-        job.cancel_requested = True
         audit.record(session, actor.username, "job.cancel", "job", job_id, kind=job.kind)
-        session.flush()
         return present(job)
 
 
