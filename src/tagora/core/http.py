@@ -49,7 +49,7 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"referrer-policy", b"same-origin"),  # console URLs can hold a customer key: never sent to other sites
     (b"cross-origin-opener-policy", b"same-origin"),
 )
-HSTS = (b"strict-transport-security", b"max-age=31536000")
+SECURITY_HEADERS_HTTPS = (*SECURITY_HEADERS, (b"strict-transport-security", b"max-age=31536000"))
 
 # Lone surrogates reach Python strings only through a \uD800-\uDFFF escape or raw surrogate bytes (json
 # decodes with "surrogatepass"); bodies without either are not walked for them.
@@ -229,14 +229,15 @@ class HttpGuard:
             await self.app(scope, receive, send)
             return
         send = _with_security_headers(scope, send)
-        headers = dict(scope["headers"])
-        length = _content_length(headers)
-        if scope["path"].startswith(self.exempt):
-            if length is not None and length > self.exempt_limit:
-                await _refuse(too_large(self.exempt_limit), scope, receive, send)
-                return
+        if scope["path"].startswith(self.exempt):  # the hot path: as little work as possible
+            for name, value in scope["headers"]:
+                if name == b"content-length" and value.isdigit() and int(value) > self.exempt_limit:
+                    await _refuse(too_large(self.exempt_limit), scope, receive, send)
+                    return
             await self.app(scope, receive, send)
             return
+        headers = dict(scope["headers"])
+        length = _content_length(headers)
         refusal = self._cross_site(scope, headers)
         if refusal is not None:
             await _refuse(refusal, scope, receive, send)
@@ -382,14 +383,12 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 def _with_security_headers(scope: Scope, send: Send) -> Send:
-    extra = SECURITY_HEADERS + ((HSTS,) if scope.get("scheme") == "https" else ())
+    # The guard owns these headers: no route sets them, so they are appended without looking.
+    extra = SECURITY_HEADERS_HTTPS if scope.get("scheme") == "https" else SECURITY_HEADERS
 
     async def send_with_headers(message: Message) -> None:
         if message["type"] == "http.response.start":
-            headers = list(message.get("headers", ()))
-            present = {name.lower() for name, _ in headers}
-            headers.extend(h for h in extra if h[0] not in present)
-            message = {**message, "headers": headers}
+            message = {**message, "headers": [*message.get("headers", ()), *extra]}
         await send(message)
 
     return send_with_headers
