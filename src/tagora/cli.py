@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tagora.audiences.cli import segments_app
-from tagora.core import cli_jobs, jobs
-from tagora.core.auth import CLI_OPERATOR
 from tagora.core.cli_argv import RecordingGroup
 from tagora.core.cli_support import cli_stores, console, print_json
 from tagora.core.migrate_cli import migrate
@@ -23,6 +21,7 @@ from tagora.scoring.cli import models_app
 from tagora.tags.cli import tags_app
 
 if TYPE_CHECKING:
+    from tagora.core import jobs
     from tagora.core.stores import Stores
 
 app = typer.Typer(
@@ -39,7 +38,6 @@ app.add_typer(tags_app, name="tags")
 app.add_typer(models_app, name="models")
 app.add_typer(recs_app, name="recs")
 app.add_typer(jobs_app, name="jobs")
-jobs.register(cli_jobs.CLI_KIND, cli_jobs.command_kind(app))
 app.command("stats")(stats)
 app.command("generate")(generate)
 app.command("migrate")(migrate)
@@ -95,6 +93,7 @@ def _serve_with_worker(stores: Stores, host: str, port: int, log_level: str) -> 
     from tagora.core.job_runner import JobRunner, ensure_schedules
     from tagora.worker import SCHEDULES, WORKER
 
+    _run_cli_jobs()
     ensure_schedules(stores.sessions, SCHEDULES)
     runner = JobRunner(stores, scheduler=WORKER, report=_report)
     runner.start()
@@ -102,6 +101,14 @@ def _serve_with_worker(stores: Stores, host: str, port: int, log_level: str) -> 
         uvicorn.run(create_app(stores.settings, stores), host=host, port=port, log_level=log_level)
     finally:
         runner.stop()
+
+
+def _run_cli_jobs() -> None:
+    """This process runs jobs, among them ``tagora`` commands handed to it (core/cli_jobs.py). Registered
+    here, not on import: ``tagora --help`` must not load the job queue (SQLAlchemy, the auth module)."""
+    from tagora.core import cli_jobs
+
+    cli_jobs.register(app)
 
 
 def _report(job: jobs.JobPublic) -> None:
@@ -134,6 +141,7 @@ def worker(
     from tagora.core.job_runner import JobRunner, enqueue_due, ensure_schedules
     from tagora.worker import SCHEDULES, WORKER
 
+    _run_cli_jobs()
     with cli_stores(hand_off=False) as stores:
         stores.opened_warehouse  # noqa: B018  # the jobs need it: refuse now if another process holds it
         ensure_schedules(stores.sessions, SCHEDULES)
@@ -214,6 +222,7 @@ def createuser(
 ) -> None:
     """Create a console/API user (a script pipes the password to ``--password-stdin``)."""
     from tagora.core import logic
+    from tagora.core.auth import CLI_OPERATOR
 
     with cli_stores(warehouse=False) as stores:
         secret = _new_password(password, password_stdin)

@@ -60,6 +60,7 @@ def hand_off(stores: Stores, actor: Principal) -> None:
     ctx = get_current_context(silent=True)
     if worker is None or ctx is None or ARGV not in ctx.meta:
         return
+    register(ctx.find_root().command)  # should no worker be left to run it, ``follow`` runs it here
     params = {"argv": _absolute(ctx.meta[ARGV], ctx)}
     job = jobs.enqueue(stores.sessions, actor, CLI_KIND, params, max_attempts=2)
     err = typer.get_text_stream("stderr")
@@ -163,6 +164,11 @@ def run_command(app: Callable[..., Any], stores: Stores, params: dict[str, Any])
         lines = stderr.strip().splitlines() or [f"exit code {code}"]
         raise jobs.JobFailed(lines[-1], result)
     return result
+
+
+def register(app: Callable[..., Any]) -> None:
+    """Make this process run ``cli`` jobs with the ``tagora`` command ``app``."""
+    jobs.register(CLI_KIND, command_kind(app))
 
 
 def command_kind(app: Callable[..., Any]) -> jobs.JobFunction:

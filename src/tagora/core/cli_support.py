@@ -11,13 +11,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 from typer._click.globals import get_current_context  # Typer's own click, as cli_argv's
 
 from tagora.core.errors import AppError
-from tagora.settings import get_settings
 
 if TYPE_CHECKING:  # the stores pull in Ibis and more, which ``tagora --help`` must not wait for
     from tagora.core.stores import Stores
@@ -26,6 +24,8 @@ console = Console(stderr=True)
 
 
 def _default(value: Any) -> Any:
+    from pydantic import BaseModel  # here, as the settings below: ``tagora --help`` needs neither
+
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     if isinstance(value, datetime | date):
@@ -71,6 +71,7 @@ def cli_stores(warehouse: bool = True, hand_off: bool = True, **options: bool) -
     from tagora.core import cli_jobs
     from tagora.core.auth import CLI_OPERATOR
     from tagora.core.stores import open_stores
+    from tagora.settings import get_settings
 
     if (inherited := cli_jobs.job_stores()) is not None:  # run as a job by the worker that holds them
         try:
