@@ -19,10 +19,13 @@ from tagora.identity import facade as identity
 from tagora.identity.models import Identity
 from tagora.privacy.facade import blind_digest
 from tagora.profiles import facade
+from tagora.profiles.models import Customer
+from tagora.recs import logic as recs
 from tagora.settings import Settings, get_settings
 from tests.conftest import login, run_cli
 from tests.profiles.attacks import Oracle, rebuild_email, rebuild_phone
 from tests.profiles.seed import _ts, seed
+from tests.recs.seed import seed as recs_seed
 
 PHONE, EMAIL = "+8613812341234", "zhang.wei@example.com"
 SALES = Principal(username="sales-robot", role=Role.SALES)
@@ -271,3 +274,19 @@ def test_the_cli_finds_a_whole_phone_and_reindexes(cli_home: Path) -> None:
     assert [c["customer_key"] for c in found["items"]] == ["C001"]
     assert json.loads(run_cli("customers", "search", "1381234", "--json"))["total"] == 0
     assert json.loads(run_cli("customers", "reindex", "--json")) == {"indexed": 5}
+
+
+def test_a_key_made_of_an_email_is_masked_in_the_recommendations_export_for_sales(
+    stores: Stores, tmp_path: Path
+) -> None:
+    uids = recs_seed(stores)
+    with transaction(stores.sessions) as session:  # as if KC00 had come from identify(userId=<e-mail>)
+        session.execute(
+            update(Customer).where(Customer.uid == uids["KC00"]).values(customer_key="kc.zero@example.com")
+        )
+    recs.train_model(stores, CLI_OPERATOR, "popularity")
+    recs.export_recommendations(stores, SALES, tmp_path / "sales.csv", n=1)
+    recs.export_recommendations(stores, CLI_OPERATOR, tmp_path / "admin.csv", n=1)
+    sales, admin = ((tmp_path / f"{who}.csv").read_text(encoding="utf-8-sig") for who in ("sales", "admin"))
+    assert "kc.zero@" not in sales and "k***@example.com" in sales and "KC01" in sales
+    assert "kc.zero@example.com" in admin

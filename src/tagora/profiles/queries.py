@@ -331,11 +331,11 @@ def product_catalogue(session: Session) -> list[dict[str, Any]]:
     ]
 
 
-def customer_keys(session: Session, uids: list[int]) -> dict[int, str]:
-    """Each known uid's external key."""
+def customer_keys(session: Session, uids: list[int], masked: bool = False) -> dict[int, str]:
+    """Each known uid's external key (``masked``: as a viewer without ``pii:view`` may see it)."""
     out: dict[int, str] = {}
     for start in range(0, len(uids), 500):
         chunk = [int(u) for u in uids[start : start + 500]]
         rows = session.execute(select(Customer.uid, Customer.customer_key).where(Customer.uid.in_(chunk)))
-        out.update({uid: key for uid, key in rows})
+        out.update({uid: mask_key(key) if masked else key for uid, key in rows})
     return out

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tagora.core import audit, exports
-from tagora.core.auth import Principal
+from tagora.core.auth import Permission, Principal
 from tagora.core.clock import utcnow
 from tagora.core.db import transaction
 from tagora.core.errors import AppError
@@ -65,11 +65,11 @@ def train_model(stores: Stores, actor: Principal, algorithm: str = "hybrid") -> 
     )
 
 
-def _rows(stores: Stores, model: Recommender, n: int) -> Iterator[dict[str, Any]]:
+def _rows(stores: Stores, model: Recommender, n: int, masked: bool) -> Iterator[dict[str, Any]]:
     X = model.interactions_
     uids = [int(u) for u in X.uids]
     with stores.sessions() as session:
-        keys = profiles.customer_keys(session, uids)
+        keys = profiles.customer_keys(session, uids, masked=masked)  # a key may be an e-mail or a phone
     for uid in uids:
         for rank, rec in enumerate(model.recommend(uid, n, Filters(exclude_seen=False)), start=1):
             yield {
@@ -100,7 +100,7 @@ def export_recommendations(
     exports.check_row_cap(stores.settings.export_max_rows, actor.role.value, rows, "recommendations export")
     count = 0
     with output.open("wb") as fh, exports.open_writer(fh, chosen, EXPORT_COLUMNS) as writer:
-        for row in _rows(stores, model, n):
+        for row in _rows(stores, model, n, masked=not actor.can(Permission.PII_VIEW)):
             writer.write([row[c] for c in EXPORT_COLUMNS])
             count += 1
     with transaction(stores.sessions) as session:
