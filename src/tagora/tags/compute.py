@@ -129,7 +129,8 @@ def _attribute(wide: ir.Table, spec: AttributeSpec, as_of: AsOf) -> ir.Value:
         before_birthday = (born.month() > as_of.day.month) | (
             (born.month() == as_of.day.month) & (born.day() > as_of.day.day)
         )
-        column: ir.Value = (as_of.day.year - born.year() - before_birthday.cast("int64")).cast("float64")
+        # ifelse, not a cast: PostgreSQL cannot cast a boolean to bigint
+        column: ir.Value = (as_of.day.year - born.year() - before_birthday.ifelse(1, 0)).cast("float64")
     elif spec.field == "registered_days":
         column = ibis.literal(as_of.day).delta(wide.p__registered_at.date(), unit="day").cast("float64")
     else:
