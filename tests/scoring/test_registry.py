@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from tagora.core.auth import CLI_OPERATOR
@@ -65,7 +66,7 @@ def test_the_score_export_writes_one_row_per_customer_in_csv_and_json_lines(
     shop: Stores, tmp_path: Path
 ) -> None:
     report = logic.score_customers(shop, CLI_OPERATOR, CUTOFF, 60, tmp_path / "scores.csv")
-    with (tmp_path / "scores.csv").open(encoding="utf-8") as fh:
+    with (tmp_path / "scores.csv").open(encoding="utf-8-sig") as fh:  # with the mark Excel needs
         rows = list(csv.DictReader(fh))
     assert list(rows[0])[: len(EXPORT_HEADER)] == EXPORT_HEADER
     assert len(rows) == report.customers == len({r["customer_key"] for r in rows}) > 100
@@ -81,6 +82,20 @@ def test_the_score_export_writes_one_row_per_customer_in_csv_and_json_lines(
     assert report.run.name == "scores" and report.run.metrics["customers"] == len(rows)
 
 
+def test_the_score_export_writes_typed_excel_through_the_export_writer_and_is_audited(
+    shop: Stores, tmp_path: Path
+) -> None:
+    report = logic.score_customers(shop, CLI_OPERATOR, CUTOFF, 60, tmp_path / "scores.xlsx")
+    rows = list(load_workbook(tmp_path / "scores.xlsx").active.iter_rows(min_row=2))
+    assert len(rows) == report.customers
+    header = [c.value for c in next(load_workbook(tmp_path / "scores.xlsx").active.iter_rows())]
+    churn = rows[0][header.index("churn_probability")]
+    assert churn.data_type == "n" and 0 <= churn.value <= 1
+    with shop.sessions() as session:
+        audits = session.scalars(select(AuditEntry).where(AuditEntry.action == "scores.export")).all()
+    assert [a.detail["rows"] for a in audits] == [report.customers]
+
+
 def test_scores_as_of_an_earlier_cutoff_ignore_everything_after_it(shop: Stores) -> None:
     early = logic.compute_scores(shop, date(2025, 9, 30), 60)
     late = logic.compute_scores(shop, CUTOFF, 60)
@@ -92,8 +107,8 @@ def test_an_output_file_with_another_extension_is_refused_before_any_work(
     shop: Stores, tmp_path: Path
 ) -> None:
     with pytest.raises(AppError) as refused:
-        logic.score_customers(shop, CLI_OPERATOR, CUTOFF, 60, tmp_path / "scores.xlsx")
-    assert refused.value.data == {"field": "output"} and not (tmp_path / "scores.xlsx").exists()
+        logic.score_customers(shop, CLI_OPERATOR, CUTOFF, 60, tmp_path / "scores.pdf")
+    assert refused.value.data == {"field": "output"} and not (tmp_path / "scores.pdf").exists()
     assert facade.list_runs(shop) == []
 
 

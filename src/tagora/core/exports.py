@@ -114,6 +114,15 @@ class ExportOptions:
     sheet: str = "data"
 
 
+def _native(value: object) -> object:
+    """numpy scalars (from a pandas frame) as Python values; NaN as empty, which every format can hold."""
+    if type(value).__module__ == "numpy" and callable(item := getattr(value, "item", None)):
+        value = item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
 def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
@@ -138,6 +147,7 @@ class RowWriter(ABC):
 
     def values(self, values: Sequence[object]) -> Iterator[tuple[int, object]]:
         for i, value in enumerate(values):
+            value = _native(value)
             if i in self.phones and isinstance(value, str) and value:
                 value = format_phone(value, self.options.phone_format, self.options.region)
             yield i, value

@@ -109,7 +109,7 @@ def show(name: str, version: Annotated[int | None, typer.Option()] = None, json:
 @models_app.command("score")
 def score(
     cutoff: Annotated[str, typer.Option(help="Last day of data to read, e.g. 2011-06-30.")],
-    output: Annotated[Path, typer.Option(help="A .csv or .jsonl file.")],
+    output: Annotated[Path, typer.Option(help="A .csv, .xlsx or .jsonl file.")],
     horizon_days: Horizon = 90,
     json: Json = False,
 ) -> None:
@@ -150,7 +150,7 @@ def publish(
 def propensity(
     target: Annotated[str, typer.Option(help="A product category (and its sub-categories), e.g. 服装.")],
     cutoff: Annotated[str, typer.Option(help="Last day of data to read, e.g. 2011-06-30.")],
-    output: Annotated[Path, typer.Option(help="A .csv or .jsonl file.")],
+    output: Annotated[Path, typer.Option(help="A .csv, .xlsx or .jsonl file.")],
     horizon_days: Horizon = 90,
 ) -> None:
     """Per customer: probability of buying in the category within the horizon, and its decile."""

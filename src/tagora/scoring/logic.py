@@ -11,7 +11,7 @@ import pandas as pd
 from ibis.backends import BaseBackend
 from sqlalchemy import func, select
 
-from tagora.core import audit
+from tagora.core import audit, exports
 from tagora.core.auth import Permission, Principal
 from tagora.core.clock import utcnow
 from tagora.core.db import transaction
@@ -214,28 +214,32 @@ def propensity_scores(stores: Stores, target: str, cutoff: date, horizon_days: i
     return frame[frame["customer_key"].notna()].sort_values("score", ascending=False, kind="stable")
 
 
+SCORE_FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+
 def write_scores(scores: pd.DataFrame, output: Path, columns: tuple[str, ...] = EXPORT_COLUMNS) -> None:
-    """CSV (.csv) or JSON Lines (.jsonl / .ndjson), chosen by the file's extension."""
+    """CSV, Excel or JSON Lines (chosen by the file's extension) through the one export writer."""
+    fmt = SCORE_FORMATS.get(output.suffix.lower())
+    if fmt is None:
+        message = f"output {output.name!r} must end in .csv, .xlsx or .jsonl"
+        raise AppError(ScoringErrorCode.BAD_OUTPUT, message, 422, {"field": "output"})
     frame = scores.loc[:, list(columns)].round(6)
-    suffix = output.suffix.lower()
-    if suffix == ".csv":
-        frame.to_csv(output, index=False)
-    elif suffix in (".jsonl", ".ndjson"):
-        frame.to_json(output, orient="records", lines=True, force_ascii=False)
-    else:
-        raise AppError(ScoringErrorCode.BAD_OUTPUT, f"output {output.name!r} must end in .csv or .jsonl", 422,
-                       {"field": "output"})  # fmt: skip
+    with output.open("wb") as fh, exports.open_writer(fh, exports.FileFormat(fmt), columns) as writer:
+        for row in frame.itertuples(index=False, name=None):
+            writer.write(row)
 
 
 def score_customers(
     stores: Stores, actor: Principal, cutoff: date, horizon_days: int, output: Path | None = None
 ) -> ScoreReport:
-    if output is not None and output.suffix.lower() not in (".csv", ".jsonl", ".ndjson"):
+    if output is not None and output.suffix.lower() not in SCORE_FORMATS:
         write_scores(pd.DataFrame(columns=list(EXPORT_COLUMNS)), output)  # raises the clear error
     window = data_window(stores.warehouse, cutoff)
     scores = compute_scores(stores, window[1], horizon_days)
     if output is not None:
         write_scores(scores, output)
+        with transaction(stores.sessions) as session:
+            audit.record(session, actor.username, "scores.export", "model", "scores", rows=len(scores))
     metrics = {
         "customers": len(scores),
         "segments": {str(k): int(v) for k, v in scores["rfm_segment"].value_counts().items()},
