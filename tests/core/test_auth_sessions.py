@@ -195,6 +195,9 @@ def test_a_session_idle_too_long_or_past_its_lifetime_is_refused(
     with stores.sessions() as session, session.begin():
         session.execute(update(UserSession).values(expires_at=utcnow() - timedelta(seconds=1)))
     assert client.get("/api/auth/me").status_code == 401
+    login(client, "sales1")  # a new sign-in clears away the sessions past their lifetime
+    with stores.sessions() as session:
+        assert len(session.scalars(select(UserSession)).all()) == 1
 
 
 def test_a_used_session_stays_alive_and_records_when_it_was_last_seen(

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tagora.core import audit, throttle
@@ -253,6 +253,8 @@ def user_exists(sessions: sessionmaker[Session], username: str) -> bool:
 
 
 def _start_session(session: Session, stores: Stores, user: User, client: str, now: datetime) -> str:
+    # The user's sessions past their lifetime are dead whatever else they say: drop them as we go.
+    session.execute(delete(UserSession).where(UserSession.user_id == user.id, UserSession.expires_at <= now))
     session_id = secrets.token_urlsafe(32)
     session.add(
         UserSession(
