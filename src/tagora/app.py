@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
     from tagora.console.admin_pages import router as admin_pages_router
     from tagora.console.customer_panels import router as customer_panels_router
     from tagora.console.identity_pages import router as identity_pages_router
+    from tagora.console.job_pages import router as job_pages_router
     from tagora.console.model_pages import router as model_pages_router
     from tagora.console.pages import router as console_router
     from tagora.console.segment_pages import router as segment_pages_router
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
     app.include_router(segment_pages_router)
     app.include_router(model_pages_router)
     app.include_router(admin_pages_router)
+    app.include_router(job_pages_router)
     app.include_router(tag_pages_router)
     app.include_router(console_router)
     document_errors(app)
