@@ -1,6 +1,15 @@
 import pytest
 
-from tagora.privacy.masking import MAX_TEXT, mask_email, mask_phone, mask_text, mask_values, neutralize_cell
+from tagora.privacy.blind_index import blind_digest, index_key, key_fingerprint
+from tagora.privacy.masking import (
+    MAX_TEXT,
+    mask_email,
+    mask_identifier,
+    mask_phone,
+    mask_text,
+    mask_values,
+    neutralize_cell,
+)
 
 
 @pytest.mark.parametrize(
@@ -59,3 +68,26 @@ def test_masking_reaches_every_string_inside_event_properties() -> None:
 def test_a_huge_note_is_searched_up_to_a_limit_and_the_rest_is_masked_whole() -> None:
     text = "x" * MAX_TEXT + "13812341234"
     assert mask_text(text) == "x" * MAX_TEXT + "*" * 11
+
+
+def test_property_keys_made_of_personal_data_are_masked_like_values() -> None:
+    masked = mask_values({"13812341234": {"a@b.cn": "x"}, "plain": 1})
+    assert masked == {"138****1234": {"a***@b.cn": "x"}, "plain": 1}
+
+
+@pytest.mark.parametrize(
+    ("value", "masked"),
+    [("11010119900307123X", "110101********123X"), ("E12345678", "*****5678"), ("12", "*2"), ("", "")],
+)
+def test_an_id_number_on_its_own_shows_at_most_its_last_four(value: str, masked: str) -> None:
+    assert mask_identifier(value) == masked
+
+
+def test_blind_digests_depend_on_the_key_and_the_type_and_never_show_the_value() -> None:
+    key, other = index_key("secret-one-0123456789"), index_key("secret-two-0123456789")
+    digest = blind_digest(key, "phone", "+8613812341234")
+    assert len(digest) == 64 and "13812341234" not in digest
+    assert digest == blind_digest(key, "phone", "+8613812341234")
+    assert digest != blind_digest(other, "phone", "+8613812341234")
+    assert digest != blind_digest(key, "id_number", "+8613812341234")
+    assert key_fingerprint(key) != key_fingerprint(other)
