@@ -13,10 +13,14 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+
+from tests.conftest import need
 
 CLI = [sys.executable, "-m", "tagora.cli"]
 
@@ -27,14 +31,30 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return {
+@pytest.fixture(params=["sqlite", "postgresql"])
+def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The home's settings; its metadata database on SQLite, or on a fresh PostgreSQL schema."""
+    values = {
         **os.environ,
         "TAGORA_HOME": str(tmp_path / "home"),
         "TAGORA_ENV": "test",
         "TAGORA_SECRET_KEY": "serving-test-secret-0123456789-abcdef",
     }
+    if request.param == "sqlite":
+        yield values
+        return
+    url = os.environ.get("TAGORA_TEST_POSTGRES_URL", "")
+    need(bool(url), "TAGORA_TEST_POSTGRES_URL is not set")
+    schema = f"t_{uuid.uuid4().hex[:12]}"  # generated here, never user input
+    admin = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield {**values, "TAGORA_DATABASE_URL": f"{url}?options=-csearch_path%3D{schema}"}
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def tagora(
