@@ -24,11 +24,13 @@ from tagora.core.stores import Stores, open_stores
 from tagora.profiles.models import Customer
 from tagora.recs import logic as recs
 from tagora.settings import get_settings
+from tagora.tags.logic import assign_tag
 from tests.audiences.test_segments_api import GOLD
 from tests.audiences.test_segments_api import seed as seed_segments
 from tests.conftest import login, run_cli
 from tests.console.seed import seed as seed_console
 from tests.recs.seed import seed as seed_recs
+from tests.tags.test_assign import install_complained
 
 HOSTILE = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx", '=HYPERLINK("http://x")']
 
@@ -187,3 +189,51 @@ def test_the_cli_exports_customers_to_excel(cli_home: Path, tmp_path: Path) -> N
     rows = list(load_workbook(out).active.iter_rows(values_only=True))
     assert rows[1][2] == "13812341234" and len(rows) == 5
     assert run_cli("customers", "export").startswith("\ufeffcustomer_key,")
+
+
+def _error_code(response: object, status: int) -> str:
+    assert response.status_code == status, response.text  # type: ignore[attr-defined]
+    return str(response.json()["error"]["code"])  # type: ignore[attr-defined]
+
+
+def test_a_tag_export_writes_every_customers_value_masked_per_role_and_audited(
+    client: TestClient, stores: Stores, users: dict[str, str]
+) -> None:
+    uids = seed_console(stores)
+    install_complained(stores)
+    with transaction(stores.sessions) as session:
+        session.execute(update(Customer).where(Customer.customer_key == "C002").values(customer_key="=1+1"))
+    assign_tag(stores, CLI_OPERATOR, "complained", {uids["C001"]: True, uids["C002"]: False})
+    login(client, users["admin"])
+    rows = _csv(client.get("/api/tags/complained/export").content)
+    assert rows[0] == ["customer_key", "value", "weight", "computed_at", "source"]
+    assert sorted((r[0], r[1]) for r in rows[1:]) == [("'=1+1", "false"), ("C001", "true")]
+    sheet = load_workbook(io.BytesIO(client.get("/api/tags/complained/export?format=xlsx").content)).active
+    assert {r[0] for r in sheet.iter_rows(min_row=2, values_only=True)} == {"C001", "=1+1"}
+    assert _error_code(client.get("/api/tags/nope/export"), 404) == "not_found"
+    stores.settings.export_max_rows["analyst"] = 1
+    login(client, users["analyst"])
+    assert client.get("/api/tags/complained/export").status_code == 403
+    with stores.sessions() as session:
+        audits = session.scalars(select(AuditEntry).where(AuditEntry.action == "tag.export")).all()
+    assert [(a.detail["rows"], a.detail["format"]) for a in audits] == [(2, "csv"), (2, "xlsx")]
+
+
+def test_the_audit_log_exports_for_audit_readers_only_and_the_export_is_audited(
+    client: TestClient, stores: Stores, users: dict[str, str], cli_home: Path, tmp_path: Path
+) -> None:
+    seed_console(stores)
+    login(client, users["admin"])
+    client.get("/api/customers/C001")
+    rows = _csv(client.get("/api/audit/export", params={"action": "customer.view"}).content)
+    assert rows[0] == ["id", "at", "actor", "action", "target_type", "target_id", "detail"]
+    assert [(r[2], r[3]) for r in rows[1:]] == [(users["admin"], "customer.view")]
+    assert json.loads(rows[1][6])["masked"] is False
+    everything = _csv(client.get("/api/audit/export").content)
+    assert len(everything) > 2 and everything[-1][3] == "audit.export"  # the first export, audited
+    login(client, users["marketer"])
+    assert client.get("/api/audit/export").status_code == 403
+    run_cli("audit", "export", "-o", str(tmp_path / "audit.xlsx"))  # cli_home is the same home
+    sheet = load_workbook(tmp_path / "audit.xlsx").active
+    assert next(sheet.iter_rows(values_only=True))[:4] == ("id", "at", "actor", "action")
+    assert sheet.max_row > 1

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tagora.audiences.cli import segments_app
+from tagora.core.audit_cli import audit_app
 from tagora.core.cli_argv import RecordingGroup
 from tagora.core.cli_support import cli_stores, console, print_json
 from tagora.core.migrate_cli import migrate
@@ -38,6 +39,7 @@ app.add_typer(tags_app, name="tags")
 app.add_typer(models_app, name="models")
 app.add_typer(recs_app, name="recs")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(audit_app, name="audit")
 app.command("stats")(stats)
 app.command("generate")(generate)
 app.command("migrate")(migrate)

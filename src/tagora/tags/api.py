@@ -9,13 +9,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Query
+from fastapi import APIRouter, Depends, FastAPI, Path, Query
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from tagora.core.auth import Permission, Principal, require
 from tagora.core.deps import get_stores
+from tagora.core.exports import MEDIA_TYPES, FileFormat, file_responses
 from tagora.core.stores import Stores
-from tagora.tags import catalogue, evaluation, logic, preview, queries, runs
+from tagora.tags import catalogue, evaluation, exports, logic, preview, queries, runs
 from tagora.tags.realtime import RealtimeTags
 from tagora.tags.schemas import (
     AssignRequest,
@@ -82,7 +84,9 @@ def list_runs(stores: StoresDep, _actor: Reader, limit: int = Query(20, ge=1, le
 
 
 @router.get("/runs/{run_id}", response_model=RunPublic)
-def get_run(stores: StoresDep, _actor: Reader, run_id: int) -> RunPublic:
+def get_run(
+    stores: StoresDep, _actor: Reader, run_id: Annotated[int, Path(ge=1, le=2**63 - 1)]
+) -> RunPublic:  # past 64 bits the database cannot even compare it (a 500 before)
     return runs.run(stores, run_id)
 
 
@@ -170,6 +174,21 @@ def step(stores: StoresDep, actor: Reader, code: str, verb: Verb, body: Comment)
     done = logic.transition(stores.sessions, actor, code, verb, body.comment)
     stores.touch()  # publishing or retiring changes what the segment builder offers
     return done
+
+
+@router.get(
+    "/{code}/export", response_class=Response, responses=file_responses(FileFormat.CSV, FileFormat.XLSX)
+)
+def export_values(
+    stores: StoresDep, actor: Reader, code: str, format: Literal["csv", "xlsx"] = "csv"
+) -> Response:
+    """Every customer's current value of the tag as a file (``customers:export``; masked per role)."""
+    body = exports.export_tag_values(stores, actor, code, format)
+    return Response(
+        body,
+        media_type=MEDIA_TYPES[FileFormat(format)],
+        headers={"Content-Disposition": f'attachment; filename="{code}.{format}"'},
+    )
 
 
 @router.get("/{code}/values", response_model=list[TagValuePublic])

@@ -143,6 +143,21 @@ def _print_figures(e: TagEvaluation) -> None:
     stdout.print(f"used by segments: {segments}; rule tags: {rule_tags}")
 
 
+@tags_app.command("export")
+def export(
+    code: str,
+    output: Annotated[Path, typer.Option("--output", "-o", help="A .csv or .xlsx file.")],
+    as_user: AsUser = None,
+) -> None:
+    """Every customer's current value of a tag, to CSV or Excel (masked for roles without pii:view)."""
+    from tagora.tags.exports import export_tag_values
+
+    fmt = "xlsx" if output.suffix.lower() == ".xlsx" else "csv"
+    with cli_stores() as stores:
+        output.write_bytes(export_tag_values(stores, _actor(stores, as_user), code, fmt))
+    console.print(f"wrote {output}")
+
+
 @tags_app.command("report")
 def report(json: Json = False) -> None:
     """Value report: coverage, freshness and users of every live tag; the unused, stale and failing."""
