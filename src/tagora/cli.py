@@ -116,8 +116,8 @@ def _run_cli_jobs() -> None:
 def _report(job: jobs.JobPublic) -> None:
     took = (job.finished_at - job.started_at).total_seconds() if job.finished_at and job.started_at else 0.0
     detail = job.error if job.error else ", ".join(f"{k}: {v}" for k, v in (job.result or {}).items())
-    if job.kind == "cli" and not job.error:
-        detail = "tagora " + " ".join(job.params.get("argv", []))
+    if job.kind == "cli" and not job.error:  # the command, not its arguments (they may name customers)
+        detail = "tagora " + " ".join(a for a in job.params.get("argv", [])[:2] if not a.startswith("-"))
     status = job.status
     if status == "queued":  # it failed and waits for its next attempt
         status = f"failed (attempt {job.attempts} of {job.max_attempts}), again at {job.not_before:%H:%M:%S}"

@@ -3,6 +3,11 @@ stale heartbeats (a killed worker), retries and their limit, schedules, and refu
 
 from __future__ import annotations
 
+import json
+import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -12,12 +17,19 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from tagora.core import jobs
+from tagora.core import cli_jobs, jobs
 from tagora.core.auth import CLI_OPERATOR, Principal, Role
 from tagora.core.clock import utcnow
 from tagora.core.errors import AppError
-from tagora.core.job_models import Job, JobSchedule
-from tagora.core.job_runner import JobRunner, enqueue_due, ensure_schedules, list_schedules, set_schedule
+from tagora.core.job_models import Job, JobSchedule, JobWorker
+from tagora.core.job_runner import (
+    JobRunner,
+    enqueue_due,
+    ensure_schedules,
+    list_schedules,
+    live_worker,
+    set_schedule,
+)
 from tagora.core.stores import Stores
 
 RAN: Counter[int] = Counter()
@@ -179,3 +191,42 @@ def test_a_schedule_queues_its_job_once_when_due_and_refuses_a_bad_cron(stores: 
         set_schedule(stores.sessions, Principal("ann", Role.MARKETER), "counting", "0 * * * *", None)
     assert forbidden.value.status == 403
     assert not set_schedule(stores.sessions, CLI_OPERATOR, "counting", None, False).enabled
+
+
+def test_a_handed_over_command_runs_here_when_the_server_that_held_the_warehouse_is_gone(
+    stores: Stores,
+) -> None:
+    from tagora.cli import app
+
+    cli_jobs.register(app)  # as ``tagora`` does before it hands a command over
+    warehouse = stores.settings.resolved_warehouse_url
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    with stores.sessions.begin() as session:  # "killed" died a moment ago: its heartbeat is still fresh
+        for worker_id, pid in (("killed", int(gone.stdout)), ("alive", os.getpid())):
+            session.add(
+                JobWorker(
+                    id=worker_id,
+                    host=socket.gethostname(),
+                    pid=pid,
+                    warehouse=warehouse,
+                    started_at=utcnow(),
+                    heartbeat_at=utcnow() - timedelta(seconds=int(worker_id == "alive")),
+                )
+            )
+    assert live_worker(stores.sessions, warehouse) == "alive"
+    with stores.sessions.begin() as session:
+        session.execute(update(JobWorker).where(JobWorker.id == "alive").values(stopped_at=utcnow()))
+    assert live_worker(stores.sessions, warehouse) is None  # a dead process is not a live worker
+
+    job = jobs.enqueue(stores.sessions, CLI_OPERATOR, "cli", {"argv": ["jobs", "show", "1", "--json"]})
+    done = cli_jobs.follow(stores, CLI_OPERATOR, job.id)
+    assert done.status == "succeeded" and done.result is not None and done.result["exit_code"] == 0
+    assert json.loads(done.result["stdout"])["kind"] == "cli"  # the command saw its own job, running
+
+    failing = jobs.enqueue(stores.sessions, CLI_OPERATOR, "cli", {"argv": ["jobs", "show", "999"]})
+    ended = cli_jobs.follow(stores, CLI_OPERATOR, failing.id)
+    assert ended.status == "failed" and ended.attempts == 1  # a command that fails is not tried again
+    assert ended.result is not None and ended.result["exit_code"] == 2
+    assert "not found" in ended.result["stderr"] + ended.result["stdout"]

@@ -29,7 +29,7 @@ from typer._click.globals import get_current_context
 from tagora.core import jobs
 from tagora.core.auth import Principal
 from tagora.core.cli_argv import ARGV
-from tagora.core.job_runner import JobRunner, live_worker
+from tagora.core.job_runner import STALE_AFTER, JobRunner, live_worker
 from tagora.core.stores import Stores
 
 CLI_KIND = "cli"
@@ -76,18 +76,26 @@ def hand_off(stores: Stores, actor: Principal) -> None:
 
 
 def follow(stores: Stores, actor: Principal, job_id: int, poll_s: float = 0.2) -> jobs.JobPublic:
-    """Wait for the job to end. If no worker is left to run it (the server stopped), run it here; Ctrl-C
-    cancels it."""
+    """Wait for the job to end, showing its progress. If no worker is left to run it (the server stopped),
+    take it back once its heartbeat is stale and run it here; Ctrl-C cancels it."""
+    from rich.console import Console
+
     warehouse = stores.settings.resolved_warehouse_url
     try:
-        while True:
-            job = jobs.get_job(stores.sessions, job_id)
-            if job.finished:
-                return job
-            if job.status == jobs.QUEUED and live_worker(stores.sessions, warehouse) is None:
-                JobRunner(stores, holds_warehouse=False).run_claimed(job_id)
-                continue
-            time.sleep(poll_s)
+        with Console(stderr=True).status(f"job {job_id} queued") as status:
+            while True:
+                job = jobs.get_job(stores.sessions, job_id)
+                if job.finished:
+                    return job
+                status.update(f"job {job_id} {job.status} {job.progress:.0%} {job.note}")
+                if live_worker(stores.sessions, warehouse) is None:
+                    if job.status == jobs.RUNNING:  # its worker died: queued again once it is stale
+                        jobs.requeue_stale(stores.sessions, STALE_AFTER)
+                    elif job.status == jobs.QUEUED:
+                        status.stop()
+                        JobRunner(stores, holds_warehouse=False).run_claimed(job_id)
+                        continue
+                time.sleep(poll_s)
     except KeyboardInterrupt:
         jobs.cancel(stores.sessions, actor, job_id)
         typer.get_text_stream("stderr").write(f"job {job_id} cancelled\n")

@@ -252,9 +252,14 @@ class JobRunner:
         job = jobs.claim(self.stores.sessions, self.id, only=job_id)
         if job is None:
             return None
-        if not self._threads:
+        beating = not self._threads
+        if beating:
             self.register()  # the beating thread keeps the claim while the job is silent
-        return self.run(job)
+        try:
+            return self.run(job)
+        finally:
+            if beating:
+                self.stop()
 
     def run(self, job: jobs.JobPublic) -> jobs.JobPublic:
         sessions = self.stores.sessions
