@@ -34,7 +34,11 @@ def inbox(stores: Stores) -> list[SimpleNamespace]:
             batch = Batch()
             _expand(call, batch)
             assert batch.dead == []  # the request's check let nothing through that the loader refuses
-            rows += [SimpleNamespace(**row, loaded_at=call.loaded_at) for row in batch.rows]
+            columns = batch.rows
+            rows += [
+                SimpleNamespace(**{name: columns[name][i] for name in columns}, loaded_at=call.loaded_at)
+                for i in range(batch.size)
+            ]
     return rows
 
 

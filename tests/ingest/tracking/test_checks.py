@@ -110,7 +110,7 @@ def test_a_group_judged_plain_is_shaped_without_a_refusal(
     sent_at = parse_sent_at(batch_sent_at)
     checker = Checker(None, sent_at, RECEIVED, None)
     sizes = [encoded_size(e) for e in events]
-    if isinstance(kind, str) and kind in checks._OBJECTS and checker._plain(kind, events, sizes):
+    if isinstance(kind, str) and kind in checks._OBJECTS and checker.plain(kind, events, sizes):
         assert refused_by_shaper(events, None, sent_at) == {}
 
 
@@ -146,7 +146,7 @@ def test_plain_times_are_ones_the_shapers_fast_path_reads(values: list[str]) -> 
 def test_the_usual_sdk_batches_are_judged_without_the_shaper(stamp: str) -> None:
     events = [sdk_event(i, stamp) for i in range(20)]
     checker = Checker(None, parse_sent_at("2026-11-24T10:15:31Z"), RECEIVED, None)
-    assert checker._plain("track", events, [len(orjson.dumps(e)) for e in events])
+    assert checker.plain("track", events, [len(orjson.dumps(e)) for e in events])
 
 
 def test_an_invalid_event_in_a_batch_is_refused_alone_with_the_shapers_reason() -> None:

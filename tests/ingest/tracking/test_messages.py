@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tagora.core.clock import as_utc
+from tagora.ingest.tracking.checks import Checker
 from tagora.ingest.tracking.messages import (
     InvalidEvent,
     Shaper,
@@ -209,3 +210,69 @@ def test_the_inbox_keeps_events_packed_and_reads_old_uncompressed_payloads_too()
     assert len(packed) < len(many) / 5 and unpack(packed) == many
     few = b"[" + event + b"]"
     assert pack(few) == few and unpack(few) == few  # small calls (and rows from before packing): as is
+
+
+_CONTEXTS = st.sampled_from([
+    {}, {"ip": "1.2.3.4"}, {"app": {"name": "shop"}}, {"device": {"type": "ios"}}, {"userAgent": "Mozilla"},
+    {"page": {"url": "https://shop.example.cn/?utm_source=wechat&utm_medium=social"}},
+    {"page": {"url": "https://shop.example.cn/?utm_campaign=spring"}, "campaign": {"name": "own"}},
+    {"traits": {"email": "li@example.cn", "firstName": "Li"}}, {"traits": {}}, {"traits": "not an object"},
+])  # fmt: skip
+
+
+_IDS = st.one_of(st.none(), st.text(min_size=1, max_size=12))
+_TIMES = st.one_of(st.none(), st.sampled_from(
+    ["2026-11-24T10:00:00Z", "2026-11-24T10:00:00.123+08:00", "2026-11-24T10:00:00.123456",
+     "2026-11-24T10:00:00.123Z", "2026-11-24T10:00:00-05:00", "1999-01-01T00:00:00"]
+))  # fmt: skip
+
+
+@st.composite
+def track_calls(draw: st.DrawFn) -> dict[str, object]:
+    """Track events as SDKs send them: ids, times in the usual layouts, properties, a context."""
+    raw: dict[str, object] = {"event": draw(st.text(min_size=1, max_size=20))}
+    for name, values in (("messageId", _IDS), ("userId", _IDS), ("anonymousId", _IDS), ("timestamp", _TIMES),
+                         ("originalTimestamp", _TIMES), ("sentAt", _TIMES)):  # fmt: skip
+        value = draw(values)
+        if value is not None or draw(st.booleans()):
+            raw[name] = value
+    if draw(st.booleans()):
+        raw["properties"] = draw(st.fixed_dictionaries({}, optional={
+            "sku": st.one_of(st.text(max_size=70), st.integers(), st.lists(st.integers(), max_size=2)),
+            "product_id": st.text(max_size=5), "price": st.floats(allow_nan=False),
+        }))  # fmt: skip
+    if draw(st.booleans()):
+        raw["context"] = draw(_CONTEXTS)
+    if draw(st.booleans()):
+        raw["integrations"] = draw(st.sampled_from([{}, {"All": True}]))
+    return raw
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(track_calls(), min_size=1, max_size=6),
+    st.sampled_from([None, "track"]),
+    st.sampled_from([None, "2026-11-24T09:00:00Z"]),
+)
+def test_plain_track_events_shaped_a_column_at_a_time_give_the_rows_shaped_one_by_one(
+    events: list[dict[str, object]], endpoint: str | None, batch_sent_at: str | None
+) -> None:
+    for raw in events:
+        raw["type"] = "track"
+    sent_at = parse_sent_at(batch_sent_at)
+    sizes = [len(json.dumps(e, separators=(",", ":"), ensure_ascii=False).encode()) for e in events]
+    if not Checker(endpoint, sent_at, RECEIVED, "10.0.0.1").plain("track", events, sizes):
+        assert any(raw.get("userId") is None and raw.get("anonymousId") is None for raw in events)
+        return  # the loader shapes them one by one
+    shaper = Shaper(endpoint, sent_at, RECEIVED, "10.0.0.1")
+    columns = shaper.tracks(events)
+    for i, raw in enumerate(events):
+        one = shaper(raw)
+        row = {name: values[i] for name, values in columns.items()}
+        assert row.pop("traits") == one.traits
+        if raw.get("messageId") is None:
+            assert row.pop("message_id").startswith("tagora-") and one.row.pop("message_id").startswith(
+                "tagora-"
+            )
+        one.row.pop("received_at")
+        assert row == one.row

@@ -123,10 +123,10 @@ class Checker:
         for kind, indexes in by_kind.items():
             whole = len(by_kind) == 1  # the usual call: every event of one type
             group = events if whole else [events[i] for i in indexes]
-            if kind is not None and self._plain(kind, group, sizes if whole else [sizes[i] for i in indexes]):
+            if kind is not None and self.plain(kind, group, sizes if whole else [sizes[i] for i in indexes]):
                 continue
             for i in indexes:  # one at a time: the plain ones cheaply, the others through the Shaper
-                if kind is not None and len(indexes) > 1 and self._plain(kind, [events[i]], [sizes[i]]):
+                if kind is not None and len(indexes) > 1 and self.plain(kind, [events[i]], [sizes[i]]):
                     continue
                 try:
                     self.shaper(events[i])
@@ -158,7 +158,7 @@ class Checker:
             by_kind.setdefault(kind if kind in _OBJECTS else None, []).append(i)
         return by_kind
 
-    def _plain(self, kind: str, events: list[dict[str, Any]], sizes: list[int]) -> bool:
+    def plain(self, kind: str, events: list[dict[str, Any]], sizes: list[int]) -> bool:
         """True when the Shaper certainly accepts every one of these events of this type."""
         if len(events) == 1:
             return self._plain_one(kind, events[0], sizes[0])
@@ -187,7 +187,7 @@ class Checker:
         return all(plain_times(s) for s in stamps)
 
     def _plain_one(self, kind: str, event: dict[str, Any], size: int) -> bool:
-        """``_plain`` for one event, field by field: a single call is the most common, and setting up the
+        """``plain`` for one event, field by field: a single call is the most common, and setting up the
         columns would cost more than checking its fields."""
         get = event.get
         if size > MAX_EVENT_BYTES or (self.kind is not None and type(get("type")) not in (str, _NONE)):
@@ -263,7 +263,7 @@ _Title = Annotated[str, msgspec.Meta(max_length=256)]
 
 
 class _Fields(msgspec.Struct):
-    """The fields ``Checker._plain`` reads, with its limits, and at least as strict: an event that does not
+    """The fields ``Checker.plain`` reads, with its limits, and at least as strict: an event that does not
     decode as this (a number as an id, ``null`` as the context, an unknown type's odd field) is unsure."""
 
     type: str | None = None
@@ -307,7 +307,7 @@ class TextCheck(NamedTuple):
 def sure_of_texts(checker: Checker, texts: Sequence[msgspec.Raw]) -> TextCheck:
     """Which events, each given as its JSON text, the Shaper certainly accepts.
 
-    The judgement of ``Checker._plain``, made on the fields decoded in C (``_Fields``) rather than on
+    The judgement of ``Checker.plain``, made on the fields decoded in C (``_Fields``) rather than on
     parsed events: an event it is unsure of is for the caller to parse and check (``Checker.refusals``).
     The events are decoded as one array (one call), and one by one only when one of them does not decode;
     they are judged a column at a time, and one by one only when a column has something unusual.

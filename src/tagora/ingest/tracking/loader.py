@@ -14,9 +14,11 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import groupby, repeat
 from time import monotonic, perf_counter
 from typing import Any
 
+import orjson
 import pyarrow as pa
 from ibis.backends import BaseBackend
 from sqlalchemy import delete, insert, select, update
@@ -27,6 +29,7 @@ from tagora.core.stores import EVENTS_LOADED, Stores
 from tagora.core.warehouse import scratch, thread_connection
 from tagora.identity.facade import link_identities, people_for, resolve_profiles
 from tagora.ingest.tracking import messages
+from tagora.ingest.tracking.checks import Checker
 from tagora.ingest.tracking.logic import SOURCE_SYSTEM, TRACKER
 from tagora.ingest.tracking.models import DeadLetter, InboxCall, InboxEvent
 from tagora.ingest.tracking.schemas import LoadReport
@@ -44,14 +47,44 @@ CHUNK = 500  # ids per IN (...) list
 PRUNE_EVERY_S = 3600.0
 
 
+ROW = (
+    "message_id",
+    "type",
+    "event",
+    "user_id",
+    "anonymous_id",
+    "channel",
+    "sku",
+    "occurred_at",
+    "properties",
+)
+
+
+def _columns() -> dict[str, list[Any]]:
+    return {name: [] for name in (*ROW, "traits")}
+
+
 @dataclass
 class Batch:
-    """Warehouse rows to load, and what to mark done once they are there."""
+    """Warehouse rows to load (a list per column, in the order the events came), and what to mark done
+    once they are there."""
 
-    rows: list[dict[str, Any]] = field(default_factory=list)  # in the order the events came
+    rows: dict[str, list[Any]] = field(default_factory=_columns)
     dead: list[dict[str, Any]] = field(default_factory=list)
     call_ids: list[int] = field(default_factory=list)
     legacy_ids: list[int] = field(default_factory=list)  # rows of the inbox before migration 0007
+
+    def add(self, row: dict[str, Any], traits: dict[str, str] | None) -> None:
+        for name, values in self.rows.items():
+            values.append(traits if name == "traits" else row[name])
+
+    def extend(self, columns: dict[str, list[Any]]) -> None:
+        for name, values in self.rows.items():
+            values.extend(columns[name])
+
+    @property
+    def size(self) -> int:
+        return len(self.rows["message_id"])
 
 
 def _next_batch(stores: Stores, batch_size: int) -> Batch | None:
@@ -63,14 +96,14 @@ def _next_batch(stores: Stores, batch_size: int) -> Batch | None:
 
 
 def _legacy(stores: Stores, batch_size: int) -> Batch:
-    columns = [
-        getattr(InboxEvent, c) for c in ("id", "message_id", "type", "event", "user_id", "anonymous_id")
-    ]
-    columns += [InboxEvent.channel, InboxEvent.sku, InboxEvent.occurred_at, InboxEvent.properties]
+    batch = Batch()
+    columns = [InboxEvent.id, *(getattr(InboxEvent, c) for c in ROW)]
     with stores.sessions() as session:
         query = select(*columns).where(InboxEvent.loaded_at.is_(None)).order_by(InboxEvent.id)
-        rows = [{**r._mapping, "traits": None} for r in session.execute(query.limit(batch_size))]
-    return Batch(rows=rows, legacy_ids=[r.pop("id") for r in rows])
+        for row in session.execute(query.limit(batch_size)):
+            batch.legacy_ids.append(row.id)
+            batch.add(dict(row._mapping), None)
+    return batch
 
 
 def _calls(stores: Stores, batch_size: int) -> Batch:
@@ -97,79 +130,113 @@ def _calls(stores: Stores, batch_size: int) -> Batch:
 
 
 def _expand(call: InboxCall, batch: Batch) -> None:
-    """Shape a call's events as the request would have (its time, sentAt and address)."""
-    shape = messages.Shaper(call.kind, call.sent_at, call.received_at, call.ip)
-    for raw in messages.loads(messages.unpack(call.payload)):
-        try:
-            shaped = shape(raw)
-        except messages.InvalidEvent as exc:
-            letter = messages.dead_letter(raw, exc, call.received_at)
-            batch.dead.append({**letter, "write_key_id": call.write_key_id})
+    """Shape a call's events as the request would have (its time, sentAt and address).
+
+    Each run of plain track events (most of the traffic) is shaped a column at a time once the request's
+    column-wise check (``Checker.plain``) holds for the run; the other events one by one, each refusal a
+    dead letter.
+    """
+    raws = messages.loads(messages.unpack(call.payload))
+    shaper = messages.Shaper(call.kind, call.sent_at, call.received_at, call.ip)
+    checker = Checker(call.kind, call.sent_at, call.received_at, call.ip)
+    start = 0
+    for kind, run in groupby(_kinds(raws, call.kind)):
+        events = raws[start : start + len(list(run))]
+        start += len(events)
+        if kind == "track" and _plain_tracks(checker, events):
+            batch.extend(shaper.tracks(events))
             continue
-        batch.rows.append({**shaped.row, "traits": shaped.traits})
+        for raw in events:
+            try:
+                shaped = shaper(raw)
+            except messages.InvalidEvent as exc:
+                letter = messages.dead_letter(raw, exc, call.received_at)
+                batch.dead.append({**letter, "write_key_id": call.write_key_id})
+                continue
+            batch.add(shaped.row, shaped.traits)
 
 
-def _first_of_each(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per ``messageId``: the first that came (a retry of a call repeats its events)."""
-    seen: set[str] = set()
-    out = []
-    for row in rows:
-        if row["message_id"] not in seen:
-            seen.add(row["message_id"])
-            out.append(row)
-    return out
+def _kinds(raws: list[Any], kind: str | None) -> list[Any]:
+    """Each event's type as the Shaper reads it (the endpoint's, or its own); None: not an object."""
+    if kind is not None:
+        return [kind] * len(raws)
+    try:
+        return list(map(dict.get, raws, repeat("type")))
+    except TypeError:  # an event that is not an object
+        return [r.get("type") if isinstance(r, dict) else None for r in raws]
 
 
-def _previous_id(row: dict[str, Any]) -> str | None:
-    value = json.loads(row["properties"] or "{}").get("previousId")
+def _plain_tracks(checker: Checker, events: list[Any]) -> bool:
+    try:
+        sizes = list(map(len, map(orjson.dumps, events)))
+    except TypeError:  # an integer over 64 bits or a lone surrogate: the Shaper judges each event
+        return False
+    return checker.plain("track", events, sizes)
+
+
+def _first_of_each(ids: list[str]) -> list[int]:
+    """The indexes of the first row of each ``messageId`` (a retry of a call repeats its events)."""
+    first = dict(zip(reversed(ids), range(len(ids) - 1, -1, -1), strict=True))  # the earliest index wins
+    return list(range(len(ids))) if len(first) == len(ids) else sorted(first.values())
+
+
+def _previous_id(properties: str | None) -> str | None:
+    value = json.loads(properties or "{}").get("previousId")
     return None if value is None else str(value)[:128]
 
 
-def _traits(rows: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
-    """Customer fields from identify calls, by userId; a later call's value wins."""
+def _traits(rows: dict[str, list[Any]], indexes: list[int]) -> dict[str, dict[str, str]]:
+    """Customer fields from the calls' traits, by userId; a later call's value wins."""
+    users, traits = rows["user_id"], rows["traits"]
     out: dict[str, dict[str, str]] = {}
-    for r in rows:
-        if r["traits"] is not None:
-            out[r["user_id"]] = {**out.get(r["user_id"], {}), **r["traits"]}
+    for i in [i for i in indexes if traits[i] is not None]:
+        out[users[i]] = {**out.get(users[i], {}), **traits[i]}
     return out
 
 
 def _identify(
-    stores: Stores, rows: list[dict[str, Any]], traits: dict[str, dict[str, str]], warehouse: BaseBackend
+    stores: Stores,
+    rows: dict[str, list[Any]],
+    indexes: list[int],
+    traits: dict[str, dict[str, str]],
+    warehouse: BaseBackend,
 ) -> People:
     """Profiles for every userId (completed with identify ``traits``), links for anonymousId/alias,
     resolution; then who each event is.
 
     An event with a userId belongs to that user's record; one with only an anonymousId to the record
-    that anonymous id was linked to (by this batch or earlier), else to nobody yet.
+    that anonymous id was linked to (by this batch or earlier), else to nobody yet. Links are made once
+    per (userId, anonymousId) pair of the batch, not once per event.
     """
-    keys = sorted({r["user_id"] for r in rows if r["user_id"] is not None})
-    previous = {i: _previous_id(r) for i, r in enumerate(rows) if r["type"] == "alias"}
+    users, devices, types = rows["user_id"], rows["anonymous_id"], rows["type"]
+    keys = sorted({users[i] for i in indexes} - {None})
+    aliases = sorted(
+        {(users[i], _previous_id(rows["properties"][i])) for i in indexes if types[i] == "alias"},
+        key=lambda pair: (pair[0], pair[1] or ""),
+    )
+    pairs = sorted(
+        {(users[i], devices[i]) for i in indexes if users[i] is not None and devices[i] is not None}
+    )
     with transaction(stores.sessions) as session:
-        records = customer_keys_to_uids(session, keys + [p for p in previous.values() if p])
+        records = customer_keys_to_uids(session, keys + [before for _, before in aliases if before])
         new = [k for k in keys if k not in records or k in traits]
         customers = [{"customer_key": k, **traits.get(k, {})} for k in new]
         if customers:
             region = stores.settings.default_region  # reads phones in traits that have no country code
             records |= upsert_customers(session, TRACKER, customers, SOURCE_SYSTEM, region)
-        links: list[tuple[int, str, str]] = []
-        for i, r in enumerate(rows):
-            if r["user_id"] is None:
-                continue
-            record = records[r["user_id"]]
-            if r["anonymous_id"] is not None:
-                links.append((record, "anonymous_id", r["anonymous_id"]))
-            before = previous.get(i)
-            if before is not None and before in records and before != r["user_id"]:
+        links = [(records[user], "anonymous_id", device) for user, device in pairs]
+        for user, before in aliases:
+            record = records[user]
+            if before is not None and before in records and before != user:
                 links += [(record, "alias", before), (records[before], "alias", before)]
             elif before is not None:
                 links.append((record, "anonymous_id", before))
         link_identities(session, links, SOURCE_SYSTEM)
     resolve_profiles(stores, TRACKER, [records[k] for k in keys], warehouse=warehouse)
-    anonymous = sorted({r["anonymous_id"] for r in rows if r["anonymous_id"] is not None})
-    anonymous += sorted({a for _, kind, a in links if kind == "anonymous_id"} - set(anonymous))
+    anonymous = {devices[i] for i in indexes} - {None}
+    anonymous |= {a for _, kind, a in links if kind == "anonymous_id"}
     with stores.sessions() as session:
-        return key_uids(session, keys), people_for(session, "anonymous_id", anonymous)
+        return key_uids(session, keys), people_for(session, "anonymous_id", sorted(anonymous))
 
 
 def _already_loaded(warehouse: BaseBackend, event_ids: list[str]) -> set[str]:
@@ -183,22 +250,23 @@ def _already_loaded(warehouse: BaseBackend, event_ids: list[str]) -> set[str]:
     return set(hits["event_id"].to_pylist())
 
 
-def _arrow(rows: list[dict[str, Any]], people: People) -> pa.Table:
+def _arrow(rows: dict[str, list[Any]], indexes: list[int], people: People) -> pa.Table:
+    """The rows at ``indexes`` as the warehouse's ``events`` table, each on its owner's record."""
+    every = len(indexes) == len(rows["message_id"])
+    column = {name: rows[name] if every else [rows[name][i] for i in indexes] for name in ROW}
     by_key, by_device = people
     owners = [
-        by_key.get(r["user_id"]) if r["user_id"] is not None else by_device.get(r["anonymous_id"])
-        for r in rows
+        by_key.get(u) if u is not None else by_device.get(a)
+        for u, a in zip(column["user_id"], column["anonymous_id"], strict=True)
     ]
-    columns: dict[str, list[Any]] = {
-        "event_id": [r["message_id"] for r in rows],
+    columns = {
+        "event_id": column["message_id"],
         "uid": [o[0] if o else None for o in owners],
         "origin_uid": [o[1] if o else None for o in owners],
-        "anonymous_id": [r["anonymous_id"] for r in rows],
-        "event": [r["event"] for r in rows],
-        "occurred_at": [r["occurred_at"] for r in rows],
-        "channel": [r["channel"] for r in rows],
-        "sku": [r["sku"] for r in rows],
-        "properties": [r["properties"] for r in rows],
+        **{
+            name: column[name]
+            for name in ("anonymous_id", "event", "occurred_at", "channel", "sku", "properties")
+        },
     }
     return pa.table(columns, schema=EVENTS.to_pyarrow())
 
@@ -229,18 +297,20 @@ def load_inbox(
         batch = _next_batch(stores, batch_size)
         if batch is None:
             break
-        rows = _first_of_each(batch.rows)
-        present = _already_loaded(warehouse, [r["message_id"] for r in rows])
-        fresh = [r for r in rows if r["message_id"] not in present]
-        people = _identify(stores, rows, _traits(fresh), warehouse)  # a resent identify changes nothing
+        ids = batch.rows["message_id"]
+        first = _first_of_each(ids)
+        present = _already_loaded(warehouse, [ids[i] for i in first])
+        fresh = [i for i in first if ids[i] not in present] if present else first
+        # a resent identify changes nothing: only fresh rows' traits are applied
+        people = _identify(stores, batch.rows, first, _traits(batch.rows, fresh), warehouse)
         if fresh:
-            events = _arrow(fresh, people)
+            events = _arrow(batch.rows, fresh, people)
             warehouse.insert("events", events)
-            stores.emit(EVENTS_LOADED, sorted({u for u in events["uid"].to_pylist() if u is not None}))
+            stores.emit(EVENTS_LOADED, sorted(set(events["uid"].to_pylist()) - {None}))
         attribute_anonymous_events(warehouse, people[1])  # earlier events of devices identified now
         _mark_loaded(stores, batch, utcnow())
         report.loaded += len(fresh)
-        report.already_in_warehouse += len(batch.rows) - len(fresh)
+        report.already_in_warehouse += batch.size - len(fresh)
         report.dead_letters += len(batch.dead)
         report.batches += 1
     report.seconds = round(perf_counter() - started, 3)
