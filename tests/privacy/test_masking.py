@@ -91,3 +91,11 @@ def test_blind_digests_depend_on_the_key_and_the_type_and_never_show_the_value()
     assert digest != blind_digest(other, "phone", "+8613812341234")
     assert digest != blind_digest(key, "id_number", "+8613812341234")
     assert key_fingerprint(key) != key_fingerprint(other)
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [("C00123", "C00123"), ("17850", "17850"), ("10086", "10086"), ("Niue +683 4002", "Niue +68*4002")],
+)
+def test_texts_with_too_few_digits_for_a_phone_are_left_alone_quickly(text: str, masked: str) -> None:
+    assert mask_text(text) == masked
