@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tagora.core import audit, jobs
 from tagora.core.auth import Permission, Principal
 from tagora.core.clock import utcnow
-from tagora.core.db import transaction, upsert
+from tagora.core.db import redact, transaction, upsert
 from tagora.core.errors import AppError, CoreErrorCode, not_found
 from tagora.core.job_models import Job, JobSchedule, JobWorker
 from tagora.core.stores import Stores
@@ -50,7 +50,8 @@ def live_worker(sessions: sessionmaker[Session], warehouse: str) -> str | None:
     """The id of a running worker that holds ``warehouse`` (heard from recently), if there is one.
 
     A worker on this machine whose process is gone (killed before it could say it stopped) is not live,
-    however fresh its last heartbeat."""
+    however fresh its last heartbeat. Warehouses are named without their password."""
+    warehouse = redact(warehouse)
     with sessions() as session:
         rows = session.execute(
             select(JobWorker.id, JobWorker.host, JobWorker.pid)
@@ -192,7 +193,7 @@ class JobRunner:
 
     # -- life cycle -----------------------------------------------------------------------------------
     def register(self) -> None:
-        warehouse = self.stores.settings.resolved_warehouse_url if self.holds_warehouse else ""
+        warehouse = redact(self.stores.settings.resolved_warehouse_url) if self.holds_warehouse else ""
         with transaction(self.stores.sessions) as session:
             session.add(
                 JobWorker(
