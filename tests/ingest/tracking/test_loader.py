@@ -61,3 +61,20 @@ def test_rows_left_in_the_per_event_inbox_are_loaded_before_the_calls(stores: St
     assert (report.loaded, report.already_in_warehouse, report.batches) == (2, 1, 2)
     assert warehouse_ids(stores) == ["new", "old"]
     assert logic.backlog(stores.sessions) == 0
+
+
+def test_a_stopping_loader_ends_between_batches_and_leaves_the_rest_in_the_inbox(stores: Stores) -> None:
+    key_id = new_key(stores)
+    for n in range(3):  # three calls: a batch of one call each
+        events = [{"type": "track", "userId": "u", "event": "E", "messageId": f"m{n}"}]
+        logic.receive(stores, key_id, None, events, None, utcnow(), None)
+    asked: list[int] = []
+
+    def stopping() -> bool:
+        asked.append(1)
+        return len(asked) > 1  # stop once the first batch is in
+
+    report = load_inbox(stores, batch_size=1, stopping=stopping)
+    assert (report.batches, report.loaded) == (1, 1)
+    assert logic.backlog(stores.sessions) == 2 and warehouse_ids(stores) == ["m0"]
+    assert load_inbox(stores).loaded == 2  # the next run takes up the rest

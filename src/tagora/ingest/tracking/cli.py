@@ -53,7 +53,7 @@ def revoke_key(name: str) -> None:
 
 @tracking_app.command("load")
 def load(
-    batch_size: Annotated[int, typer.Option(min=1)] = 5000,
+    batch_size: Annotated[int, typer.Option(min=1)] = 20_000,
     keep_days: Annotated[
         float,
         typer.Option(min=0, help="Then delete inbox rows loaded more than this many days ago (0: keep)."),

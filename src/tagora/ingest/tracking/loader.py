@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import groupby, repeat
@@ -284,16 +285,17 @@ def _mark_loaded(stores: Stores, batch: Batch, at: datetime) -> None:
 
 def load_inbox(
     stores: Stores,
-    batch_size: int = 5000,
+    batch_size: int = 20_000,
     max_batches: int | None = None,
     warehouse: BaseBackend | None = None,
+    stopping: Callable[[], bool] = lambda: False,
 ) -> LoadReport:
     """Load every pending call (or ``max_batches`` batches of about ``batch_size`` events) into the
-    warehouse."""
+    warehouse; ``stopping`` is asked between batches (a server stopping does not wait for a backlog)."""
     warehouse = warehouse or stores.warehouse
     started = perf_counter()
     report = LoadReport()
-    while max_batches is None or report.batches < max_batches:
+    while (max_batches is None or report.batches < max_batches) and not stopping():
         batch = _next_batch(stores, batch_size)
         if batch is None:
             break
@@ -355,7 +357,9 @@ class BackgroundLoader:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                report = load_inbox(self.stores, self.batch_size, warehouse=self.warehouse)
+                report = load_inbox(
+                    self.stores, self.batch_size, warehouse=self.warehouse, stopping=self._stop.is_set
+                )
                 if report.loaded:
                     log.info("tracking: loaded %d events in %.2f s", report.loaded, report.seconds)
                 if self.keep_days > 0 and (

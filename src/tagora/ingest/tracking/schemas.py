@@ -110,5 +110,6 @@ class TrackingSettings(BaseSettings):
     max_backlog: int = Field(default=200_000, ge=1)  # events waiting for the loader before 429
     retry_after_s: int = Field(default=5, ge=1)
     loader_interval_s: float = Field(default=1.0, ge=0)  # 0 turns the server's background loader off
-    loader_batch_size: int = Field(default=5000, ge=1)
+    # events a loader batch holds (whole calls): a batch's lookups and commits cost about the same for many
+    loader_batch_size: int = Field(default=20_000, ge=1)
     keep_loaded_days: float = Field(default=7, ge=0)  # loaded inbox calls kept this long; 0 = forever
