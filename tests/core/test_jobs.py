@@ -230,3 +230,11 @@ def test_a_handed_over_command_runs_here_when_the_server_that_held_the_warehouse
     assert ended.status == "failed" and ended.attempts == 1  # a command that fails is not tried again
     assert ended.result is not None and ended.result["exit_code"] == 2
     assert "not found" in ended.result["stderr"] + ended.result["stdout"]
+
+
+def test_a_worker_leaves_a_kind_it_does_not_run_to_a_worker_that_does(stores: Stores) -> None:
+    with stores.sessions.begin() as session:  # queued by a process that knows a kind this one does not
+        session.add(Job(kind="sends.deliver", params={}, created_by="cli", role="admin"))
+    theirs = jobs.list_jobs(stores.sessions)[0]
+    assert JobRunner(stores, holds_warehouse=False).drain() == []
+    assert jobs.get_job(stores.sessions, theirs.id).status == "queued"

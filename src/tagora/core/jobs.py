@@ -138,14 +138,20 @@ def enqueue(
 
 
 def claim(sessions: sessionmaker[Session], worker: str, only: int | None = None) -> JobPublic | None:
-    """Take the oldest queued job (or job ``only``) for ``worker``; None when there is none to take.
+    """Take the oldest queued job (or job ``only``) of a kind this process runs, for ``worker``; None when
+    there is none to take (a kind registered only elsewhere waits for a worker that knows it).
 
     One ``UPDATE ... WHERE id = (SELECT ...)`` statement: on SQLite it takes the write lock before it
     reads, so two claimers queue up instead of both reading the same row; on PostgreSQL the sub-select
     skips rows another claimer has locked.
     """
     now = utcnow()
-    pick = select(Job.id).where(Job.status == QUEUED, Job.not_before <= now).order_by(Job.id).limit(1)
+    pick = (
+        select(Job.id)
+        .where(Job.status == QUEUED, Job.not_before <= now, Job.kind.in_(kinds()))
+        .order_by(Job.id)
+        .limit(1)
+    )
     if only is not None:
         pick = pick.where(Job.id == only)
     with transaction(sessions) as session:
