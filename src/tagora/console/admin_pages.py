@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from tagora.console.pages import StoresDep, User, check_csrf, console_user, show
 from tagora.core import logic as core_logic
 from tagora.core.api import start_cookie_session
-from tagora.core.auth import ROLE_PERMISSIONS, Permission, Principal, Role, ensure
+from tagora.core.auth import Permission, Principal, Role, ensure
 from tagora.core.clock import utcnow
 from tagora.core.errors import AppError
 from tagora.core.stores import Stores
@@ -226,7 +226,7 @@ def revoke_key(
 
 @router.get("/account", response_class=HTMLResponse)
 def account_page(request: Request, principal: User) -> Response:
-    return show(request, "account.html", principal, permissions=sorted(ROLE_PERMISSIONS[principal.role]))
+    return show(request, "account.html", principal, permissions=sorted(principal.permissions))
 
 
 @router.post("/account/password", response_class=HTMLResponse)
@@ -240,7 +240,7 @@ def change_password(
 ) -> Response:
     """Your other sessions end; this browser gets a fresh session."""
     check_csrf(request, csrf)
-    permissions = sorted(ROLE_PERMISSIONS[principal.role])
+    permissions = sorted(principal.permissions)
     try:
         sign_in = core_logic.change_own_password(stores, principal, current_password, new_password)
     except AppError as exc:
