@@ -81,11 +81,23 @@ class ItemSpace:
         self._primed = (_key(others), {int(c): sims[i] for i, c in enumerate(cols.tolist())})
 
     def _product(self, cols: np.ndarray, others: np.ndarray) -> np.ndarray:
-        # Converting a block to the other sparse layout is the cost: transpose the smaller side.
+        # The items' vectors run over every customer: transposed as they are, each product would cost
+        # O(customers) (the index of the other layout), so per-customer diversity grew quadratically.
+        # Renumbered onto the customers these rows actually mention, a product costs what they hold.
         v = self.vectors
+        a, b = v[cols], v[others]
+        mentioned = np.union1d(a.indices, b.indices)
+        a, b = _on_columns(a, mentioned), _on_columns(b, mentioned)
+        # Converting a block to the other sparse layout is the cost: transpose the smaller side.
         if len(cols) <= len(others):
-            return np.asarray((v[others] @ sp.csr_matrix(v[cols].T)).toarray().T, dtype=np.float32)
-        return np.asarray((v[cols] @ sp.csr_matrix(v[others].T)).toarray(), dtype=np.float32)
+            return np.asarray((b @ sp.csr_matrix(a.T)).toarray().T, dtype=np.float32)
+        return np.asarray((a @ sp.csr_matrix(b.T)).toarray(), dtype=np.float32)
+
+
+def _on_columns(block: sp.csr_matrix, columns: np.ndarray) -> sp.csr_matrix:
+    """``block`` restricted to the sorted ``columns`` it uses (renumbered 0..len-1)."""
+    indices = np.searchsorted(columns, block.indices).astype(block.indices.dtype)
+    return sp.csr_matrix((block.data, indices, block.indptr), shape=(block.shape[0], len(columns)))
 
 
 def item_space(interactions: Interactions) -> ItemSpace:

@@ -9,13 +9,17 @@ import numpy as np
 from tagora.recs.base import Recommender
 from tagora.recs.interactions import Interactions
 
+# Fitting holds three dense items x items float64 matrices (the Gram, its inverse, the weights) and
+# inverts one in O(items^3): 6,000 items is ~0.9 GB and a minute; 20,000 was 10 GB and hours.
+MAX_ITEMS = 6000
+
 
 class EASE(Recommender):
     """Dense in the number of items: refuses catalogues above ``max_items`` rather than exhaust memory."""
 
     label: ClassVar[str] = "ease"
 
-    def __init__(self, l2: float = 200.0, max_items: int = 20000) -> None:
+    def __init__(self, l2: float = 200.0, max_items: int = MAX_ITEMS) -> None:
         self.l2 = l2
         self.max_items = max_items
 

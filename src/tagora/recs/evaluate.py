@@ -54,6 +54,14 @@ def truth_of(X: Interactions, test: pd.DataFrame) -> Truth:
     return Truth(grouped.index.to_numpy(dtype=np.int64), list(grouped.to_numpy()))
 
 
+def sample_truth(truth: Truth, most: int, seed: int = 0) -> Truth:
+    """At most ``most`` of the evaluated customers, drawn at random with a fixed seed (all when fewer)."""
+    if len(truth.rows) <= most:
+        return truth
+    keep = np.sort(np.random.default_rng(seed).choice(len(truth.rows), most, replace=False))
+    return Truth(truth.rows[keep], [truth.items[i] for i in keep.tolist()])
+
+
 def batches(n: int, size: int = 512) -> Iterator[slice]:
     for start in range(0, n, size):
         yield slice(start, min(start + size, n))
@@ -113,10 +121,16 @@ class Scorer:
 
 
 def evaluate(
-    model: Recommender, X: Interactions, truth: Truth, k: int = 10, exclude_seen: bool = True
+    model: Recommender,
+    X: Interactions,
+    truth: Truth,
+    k: int = 10,
+    exclude_seen: bool = True,
+    ranking_only: bool = False,
 ) -> dict:
-    """Metrics of a fitted model's top-``k`` lists (``exclude_seen`` drops what the customer already has)."""
-    scorer = Scorer(X, k)
+    """Metrics of a fitted model's top-``k`` lists (``exclude_seen`` drops what the customer already has;
+    ``ranking_only`` leaves diversity, novelty and coverage at 0 when only the ranking metrics are read)."""
+    scorer = Scorer(X, k, ranking_only)
     for part in batches(len(truth.rows)):
         rows = truth.rows[part]
         top = rank_batch(X, model.score_rows(rows), rows, k, exclude_seen)
