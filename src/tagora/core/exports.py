@@ -239,12 +239,19 @@ _WRITERS: dict[FileFormat, type[RowWriter]] = {
 }
 
 
+def make_writer(
+    fh: IO[bytes], fmt: FileFormat, header: Sequence[str], options: ExportOptions | None = None
+) -> RowWriter:
+    """A writer of rows to the binary file ``fh``; ``close()`` completes the file (an Excel one)."""
+    return _WRITERS[fmt](fh, header, options or ExportOptions())
+
+
 @contextmanager
 def open_writer(
     fh: IO[bytes], fmt: FileFormat, header: Sequence[str], options: ExportOptions | None = None
 ) -> Iterator[RowWriter]:
     """Write rows to the binary file ``fh`` one at a time (an Excel file is completed on exit)."""
-    writer = _WRITERS[fmt](fh, header, options or ExportOptions())
+    writer = make_writer(fh, fmt, header, options)
     yield writer
     writer.close()
 

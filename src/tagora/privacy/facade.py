@@ -1,4 +1,4 @@
-"""What other areas may call: masking of personal data, the blind index's digests, neutralizing cells."""
+"""What other areas may call: masking of personal data and the blind index's digests."""
 
 from tagora.privacy.blind_index import blind_digest, index_key, key_fingerprint
 from tagora.privacy.masking import (
@@ -7,7 +7,6 @@ from tagora.privacy.masking import (
     mask_phone,
     mask_text,
     mask_values,
-    neutralize_cell,
 )
 
 __all__ = [
@@ -19,5 +18,4 @@ __all__ = [
     "mask_phone",
     "mask_text",
     "mask_values",
-    "neutralize_cell",
 ]

@@ -88,13 +88,3 @@ def mask_values(value: Any, region: str = "CN") -> Any:
     if isinstance(value, list):
         return [mask_values(v, region) for v in value]
     return value
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralize_cell(value: object) -> object:
-    """Stop spreadsheet formula injection: a text cell starting with = + - @ gets a leading quote."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value

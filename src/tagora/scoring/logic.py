@@ -39,15 +39,19 @@ EXPORT_COLUMNS = (
 )  # fmt: skip
 
 
+MIN_CUTOFF = date(1900, 1, 1)
+
+
 def _not_enough(exc: Exception) -> AppError:
     return AppError(ScoringErrorCode.NOT_ENOUGH_DATA, str(exc), 422, {"field": "cutoff"})
 
 
 def check_cutoff(cutoff: date | None) -> None:
-    """A cutoff is a day whose data exists: one after today (say 9999-12-31) is refused, not a 500."""
+    """A cutoff is a day whose data may exist: one after today (9999-12-31) or before 1900 (0001-01-01,
+    whose look-back windows leave the calendar) is refused, not a 500."""
     today = utcnow().date()
-    if cutoff is not None and cutoff > today:
-        message = f"cutoff: {cutoff.isoformat()} is in the future; give a day up to {today.isoformat()}"
+    if cutoff is not None and not MIN_CUTOFF <= cutoff <= today:
+        message = f"cutoff: {cutoff.isoformat()} is not between {MIN_CUTOFF.isoformat()} and today, {today}"
         raise AppError(ScoringErrorCode.BAD_PARAMETER, message, 422, {"field": "cutoff"})
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -12,6 +11,7 @@ from typing import IO, Any
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
+from tagora.core import exports
 from tagora.core.errors import AppError
 from tagora.ingest.files import normalize
 from tagora.ingest.files.errors import FileImportErrorCode
@@ -20,7 +20,6 @@ from tagora.ingest.files.kinds import RowKey
 from tagora.ingest.files.numbering import LineNumbers
 from tagora.ingest.files.rows import RowContext
 from tagora.ingest.files.schemas import RowError
-from tagora.privacy.facade import neutralize_cell
 
 Project = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -151,17 +150,18 @@ class SeenKeys:
 
 
 class ErrorCsv:
-    """Streams rejected rows to a CSV (row, field, reason, message, value); cells cannot run as formulas."""
+    """Streams rejected rows to a CSV (row, field, reason, message, value) through the one export writer, so
+    no cell runs as a formula (``docs/exports.md``)."""
 
     COLUMNS = ("row", "field", "reason", "message", "value")
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self._file: IO[str] | None = None
-        self._writer: Any = None
+        self._file: IO[bytes] | None = None
+        self._writer: exports.RowWriter | None = None
         if path is not None:
             try:
-                self._file = path.open("w", encoding="utf-8-sig", newline="")
+                self._file = path.open("wb")
             except OSError as exc:
                 raise AppError(
                     FileImportErrorCode.BAD_OPTION,
@@ -169,16 +169,15 @@ class ErrorCsv:
                     400,
                     {"field": "errors", "file": str(path)},
                 ) from exc
-            self._writer = csv.writer(self._file)
-            self._writer.writerow(self.COLUMNS)
+            self._writer = exports.make_writer(self._file, exports.FileFormat.CSV, self.COLUMNS)
 
     def write(self, errors: list[RowError]) -> None:
         if self._writer is not None:
             for e in errors:
-                self._writer.writerow(
-                    [e.row, e.field, e.reason, neutralize_cell(e.message), neutralize_cell(e.value or "")]
-                )
+                self._writer.write([e.row, e.field, e.reason, e.message, e.value or ""])
 
     def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
         if self._file is not None:
             self._file.close()
