@@ -11,6 +11,7 @@ from tagora.core.audit_cli import audit_app
 from tagora.core.cli_argv import RecordingGroup
 from tagora.core.cli_support import cli_stores, console, print_json
 from tagora.core.migrate_cli import migrate
+from tagora.core.users_cli import read_password, users_app
 from tagora.identity.cli import identity_app
 from tagora.ingest.cli import import_app
 from tagora.ingest.generate_cli import generate
@@ -40,6 +41,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(recs_app, name="recs")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(audit_app, name="audit")
+app.add_typer(users_app, name="users")
 app.command("stats")(stats)
 app.command("generate")(generate)
 app.command("migrate")(migrate)
@@ -185,28 +187,6 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
         _serve_with_worker(stores, host, port, "info")
 
 
-def _new_password(given: str | None, from_stdin: bool) -> str:
-    """The password from ``--password``, standard input or a prompt; without a terminal nothing is asked."""
-    import sys
-
-    from tagora.core.errors import AppError, CoreErrorCode
-
-    if from_stdin:
-        if given is not None:
-            raise AppError(CoreErrorCode.INVALID_INPUT, "give --password or --password-stdin, not both", 422)
-        return sys.stdin.readline().rstrip("\r\n")
-    if given is not None:
-        return given
-    if not sys.stdin.isatty():
-        raise AppError(
-            CoreErrorCode.INVALID_INPUT,
-            "no terminal to ask for the password: pipe it in with --password-stdin",
-            422,
-            {"field": "password"},
-        )
-    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
-
-
 @app.command()
 def createuser(
     username: str,
@@ -227,7 +207,7 @@ def createuser(
     from tagora.core.auth import CLI_OPERATOR
 
     with cli_stores(warehouse=False) as stores:
-        secret = _new_password(password, password_stdin)
+        secret = read_password(password, password_stdin)
         uid = logic.create_user(stores.sessions, CLI_OPERATOR, username, secret, role, locale=locale)
         out: dict[str, object] = {"id": uid, "username": username, "role": role}
         if token:

@@ -58,3 +58,37 @@ def test_createuser_reads_the_password_from_stdin_without_a_terminal(tmp_path: P
         )
     finally:
         stores.close()
+
+
+def test_users_and_tokens_are_administered_from_the_shell(cli_home: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from tagora.cli import app
+    from tests.conftest import run_cli
+
+    def run(*args: str, stdin: str | None = None) -> str:
+        result = CliRunner().invoke(app, list(args), input=stdin)
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    run("createuser", "ops", "--role", "admin", "--password-stdin", stdin=PASSWORD + "\n")
+    run("createuser", "lin", "--role", "sales", "--password-stdin", stdin=PASSWORD + "\n")
+    run("users", "role", "lin", "marketer")
+    run("users", "set-password", "lin", "--password-stdin", stdin="a-fresh-passphrase\n")
+    issued = json.loads(run("users", "tokens", "issue", "lin", "sync", "--scope", "customers:read", "--json"))
+    assert issued["token"].startswith("tgr_")
+    tokens = json.loads(run_cli("users", "tokens", "list", "--user", "lin", "--json"))
+    assert [(t["name"], t["scopes"]) for t in tokens] == [("sync", ["customers:read"])]
+    run("users", "deactivate", "lin")
+    users = {u["username"]: u for u in json.loads(run("users", "list", "--json"))}
+    assert users["lin"]["role"] == "marketer" and users["lin"]["is_active"] is False
+    assert json.loads(run("users", "tokens", "list", "--json"))[0]["revoked_at"] is not None
+
+    weak = CliRunner().invoke(
+        app, ["users", "set-password", "ops", "--password-stdin"], input="qwerty123456\n"
+    )
+    assert weak.exit_code == 2 and "most common" in weak.output
+    last_admin = CliRunner().invoke(app, ["users", "deactivate", "ops"])
+    assert last_admin.exit_code == 2 and "last active admin" in last_admin.output
