@@ -83,6 +83,9 @@ def test_a_warehouse_locked_by_another_process_is_a_clear_error(cli_home: Path) 
         result = CliRunner().invoke(app, ["stats", "--json"])
         assert result.exit_code == 2
         assert "in use by another Tagora process" in result.output
+        # a command that needs only the metadata database never opens the warehouse
+        made = CliRunner().invoke(app, ["createuser", "bob", "--password", "long-enough-passphrase"])
+        assert made.exit_code == 0, made.output
     finally:
         holder.kill()
         holder.wait()

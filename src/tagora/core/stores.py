@@ -90,10 +90,6 @@ class Stores:
             return self._opened
 
     @property
-    def warehouse_is_open(self) -> bool:
-        return self._opened is not None
-
-    @property
     def warehouse(self) -> BaseBackend:
         """The warehouse connection of the calling thread.
 
