@@ -60,7 +60,14 @@ def _broken(
     raise RuntimeError("the disk is full")
 
 
+def _interrupted(
+    stores: Stores, actor: Principal, params: dict[str, Any], progress: jobs.Progress
+) -> dict[str, Any]:
+    raise KeyboardInterrupt  # Ctrl-C in ``tagora worker`` while it runs
+
+
 jobs.register("test.count", _count)
+jobs.register("test.interrupted", _interrupted)
 jobs.register("test.slow", _slow)
 jobs.register("test.broken", _broken)
 
@@ -238,3 +245,11 @@ def test_a_worker_leaves_a_kind_it_does_not_run_to_a_worker_that_does(stores: St
     theirs = jobs.list_jobs(stores.sessions)[0]
     assert JobRunner(stores, holds_warehouse=False).drain() == []
     assert jobs.get_job(stores.sessions, theirs.id).status == "queued"
+
+
+def test_a_job_interrupted_by_ctrl_c_goes_back_to_the_queue_at_once(stores: Stores) -> None:
+    job = jobs.enqueue(stores.sessions, CLI_OPERATOR, "test.interrupted")
+    with pytest.raises(KeyboardInterrupt):
+        JobRunner(stores, holds_warehouse=False).drain()
+    back = jobs.get_job(stores.sessions, job.id)
+    assert back.status == "queued" and back.worker is None and "was stopped" in (back.error or "")

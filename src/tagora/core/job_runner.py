@@ -278,6 +278,9 @@ class JobRunner:
             jobs.finish(sessions, job.id, self.id, jobs.FAILED, error=f"{exc.code}: {exc.message}")
         except Exception as exc:
             jobs.retry_or_fail(sessions, job.id, self.id, f"{type(exc).__name__}: {exc}")
+        except BaseException:  # Ctrl-C in ``tagora worker``: the job goes back to the queue at once
+            jobs.release(sessions, job.id, self.id, f"its worker {self.id} was stopped")
+            raise
         else:
             jobs.finish(sessions, job.id, self.id, jobs.SUCCEEDED, result=result)
         finally:

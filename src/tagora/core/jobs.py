@@ -210,6 +210,12 @@ def retry_or_fail(sessions: sessionmaker[Session], job_id: int, worker: str, err
     _end_attempt(sessions, job_id, worker, error, None, backoff=True)
 
 
+def release(sessions: sessionmaker[Session], job_id: int, worker: str, why: str) -> None:
+    """The worker stops (Ctrl-C) in the middle of the job: queue it again now, or fail it if that was its
+    last attempt."""
+    _end_attempt(sessions, job_id, worker, why, None, backoff=False)
+
+
 def requeue_stale(sessions: sessionmaker[Session], stale_after: timedelta) -> list[int]:
     """Running jobs whose worker stopped beating (killed, machine lost): queue them again, or fail them
     once they used their attempts (cancel them if that was asked). Returns the ids it took back."""
