@@ -3,6 +3,7 @@ customer key, an event name or a property key made of personal data is masked li
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -290,3 +291,30 @@ def test_a_key_made_of_an_email_is_masked_in_the_recommendations_export_for_sale
     sales, admin = ((tmp_path / f"{who}.csv").read_text(encoding="utf-8-sig") for who in ("sales", "admin"))
     assert "kc.zero@" not in sales and "k***@example.com" in sales and "KC01" in sales
     assert "kc.zero@example.com" in admin
+
+
+def test_a_tracked_identify_whose_user_id_is_an_email_gives_a_key_masked_for_sales(
+    client: TestClient, stores: Stores, users: dict[str, str]
+) -> None:
+    from tagora.ingest.facade import create_write_key
+    from tagora.ingest.tracking.loader import load_inbox
+
+    auth = "Basic " + base64.b64encode(f"{create_write_key(stores, CLI_OPERATOR, 'web')}:".encode()).decode()
+    user = "li.na@example.com"
+    identify = {"userId": user, "traits": {"name": "李娜", "phone": "13712345678"}}
+    track = {"userId": user, "event": "sms to 13712345678", "properties": {user: 1}}
+    for path, body in (("/v1/identify", identify), ("/v1/track", track)):
+        response = client.post(path, json={**body, "messageId": path}, headers={"Authorization": auth})
+        assert response.status_code == 200, response.text
+    load_inbox(stores)
+    login(client, users["sales"])
+    (found,) = client.get("/api/customers", params={"q": "李娜"}).json()["items"]
+    assert (found["customer_key"], found["phone"]) == ("l***@example.com", "137****5678")
+    assert client.get("/api/customers", params={"q": "137 1234 5678"}).json()["items"] == [found]
+    items = client.get(f"/api/customers/{found['uid']}/timeline").json()["items"]
+    (event,) = [i for i in items if i["kind"] == "event" and i["title"].startswith("sms")]
+    assert event["title"] == "sms to 137****5678"
+    assert event["detail"]["properties"]["properties"] == {"l***@example.com": 1}
+    assert "li.na@" not in json.dumps(items) and "13712345678" not in json.dumps(items)
+    page = client.get(f"/customers/{found['uid']}").text
+    assert "li.na@" not in page and "13712345678" not in page
