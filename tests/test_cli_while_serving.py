@@ -136,11 +136,19 @@ def test_cli_commands_succeed_while_the_server_holds_the_warehouse(
     assert before["customers"] == 150 and after["customers"] == 152  # two imported while serving
     assert after["orders"] == before["orders"] + 2
 
+    # a file it writes lands where this command was run, not in the server's directory
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    exported = tagora(env, elsewhere, "customers", "export", "-o", "people-out.csv")
+    assert exported.returncode == 0, exported.stderr
+    assert (elsewhere / "people-out.csv").read_text(encoding="utf-8").count("\n") == 153  # header + 152
+    assert not (tmp_path / "people-out.csv").exists()
+
     # an error in a handed-over command is the command's own error and exit code
     unknown = tagora(env, tmp_path, "customers", "show", "NOPE", "--json")
     assert unknown.returncode == 2 and "not found" in unknown.stderr + unknown.stdout
 
     listed = json.loads(tagora(env, tmp_path, "jobs", "list", "--kind", "cli", "--json").stdout)
-    assert len(listed) == 7 and all(j["created_by"] == "cli" for j in listed)  # stats ... customers show
+    assert len(listed) == 8 and all(j["created_by"] == "cli" for j in listed)  # stats ... customers show
     assert [j["status"] for j in listed].count("failed") == 1  # customers show NOPE
     assert server.poll() is None

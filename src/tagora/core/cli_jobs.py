@@ -41,13 +41,20 @@ def job_stores() -> Stores | None:
     return _job_stores.get()
 
 
+# Options that name a file a command writes (it need not exist yet), whatever type the command gave them.
+FILE_OPTIONS = {"-o", "--output", "--out", "--errors"}
+
+
 def _absolute(argv: list[str], ctx: Context) -> list[str]:
     """Paths in ``argv`` made absolute: the worker runs in another directory."""
     given = {str(v) for v in ctx.params.values() if isinstance(v, Path)}
-    out = []
-    for arg in argv:
+    out: list[str] = []
+    for i, arg in enumerate(argv):
         option, eq, value = arg.partition("=") if arg.startswith("--") else ("", "", arg)
-        if value in given or (value and not value.startswith("-") and Path(value).exists()):
+        names_file = (option in FILE_OPTIONS) or (i > 0 and not option and argv[i - 1] in FILE_OPTIONS)
+        if value not in ("", "-") and (
+            value in given or names_file or (value and not value.startswith("-") and Path(value).exists())
+        ):
             value = str(Path(value).resolve())
         out.append(f"{option}{eq}{value}")
     return out
