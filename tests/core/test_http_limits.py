@@ -226,3 +226,19 @@ def test_the_limits_are_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     monkeypatch.setenv("TAGORA_MAX_UPLOAD_BYTES", "4096")
     settings = Settings(env="test", home=tmp_path, secret_key="s" * 32)
     assert (settings.max_body_bytes, settings.max_upload_bytes) == (2048, 4096)
+
+
+def test_the_tracking_gateway_is_guarded_too(settings: Settings, stores: Stores) -> None:
+    from tagora.ingest.tracking.gateway import create_gateway
+
+    with TestClient(create_gateway(settings)) as gateway:
+        huge = {**JSON, "Content-Length": str(400 * MB)}
+        response = gateway.post("/v1/batch", content=b"{}", headers=huge)  # the declared length decides
+        assert response.status_code == 413
+        assert response.json()["error"]["data"]["limit_bytes"] == 500 * 1024
+        response = gateway.post("/v1/track", content=b"{}", headers={**JSON, "Content-Encoding": "br"})
+        assert response.status_code == 415
+        health = gateway.get("/health")
+        assert health.headers["x-content-type-options"] == "nosniff"
+        assert "frame-ancestors 'none'" in health.headers["content-security-policy"]
+        assert gateway.get("/docs").status_code == 404  # no page that would load Swagger UI from a CDN
