@@ -110,6 +110,9 @@ def test_tokens_are_issued_listed_and_revoked_over_the_api(
         assert script.get("/api/auth/me").status_code == 401
     assert client.get("/api/tokens").json()[0]["revoked_at"] is not None
     assert client.delete("/api/tokens/9999").status_code == 404
+    for too_big in (2**31, 2**64):  # past the id column's range: a 422 naming the field, never a 500
+        refused = client.delete(f"/api/tokens/{too_big}")
+        assert refused.status_code == 422 and "token_id" in refused.json()["error"]["message"]
     bad = client.post("/api/tokens", json={"username": "sales1", "name": "x", "scopes": ["users:manage"]})
     assert bad.status_code == 422 and bad.json()["error"]["data"] == {"field": "scopes"}
     assert {"token.issue", "token.revoke"} <= set(_actions(stores))

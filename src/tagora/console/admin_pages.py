@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tagora.console.pages import StoresDep, User, check_csrf, console_user, show
 from tagora.core import logic as core_logic
-from tagora.core.api import start_cookie_session
+from tagora.core.api import TokenId, start_cookie_session
 from tagora.core.auth import Permission, Principal, Role, ensure
 from tagora.core.clock import utcnow
 from tagora.core.errors import AppError
@@ -181,7 +181,7 @@ def issue_token(
 
 @router.post("/admin/tokens/{token_id}/revoke", response_class=HTMLResponse)
 def revoke_token(
-    request: Request, stores: StoresDep, principal: Manager, token_id: int, csrf: CsrfField = ""
+    request: Request, stores: StoresDep, principal: Manager, token_id: TokenId, csrf: CsrfField = ""
 ) -> Response:
     check_csrf(request, csrf)
     core_logic.revoke_api_token(stores.sessions, principal, token_id)

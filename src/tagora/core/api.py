@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse, Response
 
 from tagora.core import logic
@@ -28,6 +28,8 @@ from tagora.core.throttle import Throttled
 router = APIRouter(prefix="/api")
 StoresDep = Annotated[Stores, Depends(get_stores)]
 Caller = Annotated[Principal, Depends(current_principal)]
+# Row ids are 32-bit integers on PostgreSQL (64-bit on SQLite): a larger one is a 422, not a driver error.
+TokenId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def client_address(request: Request) -> str:
@@ -134,6 +136,6 @@ def issue_token(body: TokenCreate, stores: StoresDep, principal: Caller) -> Toke
 
 
 @router.delete("/tokens/{token_id}", tags=["users"], status_code=204)
-def revoke_token(token_id: int, stores: StoresDep, principal: Caller) -> Response:
+def revoke_token(token_id: TokenId, stores: StoresDep, principal: Caller) -> Response:
     logic.revoke_api_token(stores.sessions, principal, token_id)
     return Response(status_code=204)
