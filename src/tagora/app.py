@@ -104,6 +104,7 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
     from tagora.console.tag_pages import router as tag_pages_router
     from tagora.core.api import router as core_router
     from tagora.core.audit_api import router as audit_router
+    from tagora.core.jobs_api import router as jobs_router
     from tagora.identity.api import router as identity_router
     from tagora.ingest.tracking.api import router as tracking_router
     from tagora.ingest.tracking.keys_api import router as tracking_keys_router
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None) -
     from tagora.tags.api import router as tags_router
 
     app.include_router(core_router)
+    app.include_router(jobs_router)
     app.include_router(audit_router)
     app.include_router(profiles_router)
     app.include_router(identity_router)
