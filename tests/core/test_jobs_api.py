@@ -34,5 +34,6 @@ def test_bad_input_and_other_roles_get_a_clear_refusal(client: TestClient, users
     bad = client.get("/api/jobs", params={"status": "done"})
     assert bad.status_code == 400 and bad.json()["error"]["data"]["field"] == "status"
     assert client.get("/api/jobs", params={"limit": 0}).status_code == 422
+    assert client.get("/api/jobs", params={"kind": "tags\x00compute"}).status_code == 422
     assert client.get("/api/jobs/100000000000000000000").status_code == 422  # past any id, not a 500
     assert client.get("/api/jobs/404").json()["error"]["code"] == "not_found"

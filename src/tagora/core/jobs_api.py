@@ -24,7 +24,7 @@ def list_jobs(
     stores: StoresDep,
     principal: Reader,
     status: Annotated[str | None, Query(description="queued, running, succeeded, failed, cancelled")] = None,
-    kind: Annotated[str | None, Query(max_length=64)] = None,
+    kind: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> list[jobs.JobPublic]:
     """The newest jobs first."""
