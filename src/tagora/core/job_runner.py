@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable
@@ -33,6 +34,7 @@ from tagora.core.stores import Stores
 
 HEARTBEAT_S = 5.0
 STALE_AFTER = timedelta(seconds=60)  # a running job unheard of this long is taken back
+PROGRESS_EVERY_S = 0.5  # progress is written at most this often; the heartbeat carries cancellation too
 WORKER_ALIVE = timedelta(seconds=20)  # a worker heard from within this holds its warehouse
 
 
@@ -187,6 +189,7 @@ class JobRunner:
         self.report = report
         self._stop = threading.Event()
         self._current: int | None = None
+        self._reported = 0.0  # when the current job's progress was last written (time.monotonic)
         self._flag: type[Exception] | None = None  # what the beating thread learnt about the current job
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
@@ -265,7 +268,7 @@ class JobRunner:
     def run(self, job: jobs.JobPublic) -> jobs.JobPublic:
         sessions = self.stores.sessions
         with self._lock:
-            self._current, self._flag = job.id, None
+            self._current, self._flag, self._reported = job.id, None, 0.0
         try:
             result = jobs.function_of(job.kind)(self.stores, job.actor(), dict(job.params), self._progress)
         except jobs.JobCancelled:
@@ -296,8 +299,11 @@ class JobRunner:
             flag, job_id = self._flag, self._current
         if flag is not None:
             raise flag(f"job {job_id}")
-        if job_id is not None:
-            jobs.heartbeat(self.stores.sessions, job_id, self.id, fraction, note)
+        now = time.monotonic()
+        if job_id is None or now - self._reported < PROGRESS_EVERY_S:  # a job may report in a tight loop
+            return
+        self._reported = now
+        jobs.heartbeat(self.stores.sessions, job_id, self.id, fraction, note)
 
     def _beat_loop(self) -> None:
         while not self._stop.wait(self.heartbeat_s):
