@@ -12,6 +12,7 @@ import threading
 import time
 from collections import Counter
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -66,7 +67,12 @@ def _interrupted(
     raise KeyboardInterrupt  # Ctrl-C in ``tagora worker`` while it runs
 
 
+def _dated(stores: Stores, actor: Principal, params: dict[str, Any], progress: jobs.Progress) -> dict[str, Any]:
+    return {"at": utcnow(), "amount": Decimal("12.50")}
+
+
 jobs.register("test.count", _count)
+jobs.register("test.dated", _dated)
 jobs.register("test.interrupted", _interrupted)
 jobs.register("test.slow", _slow)
 jobs.register("test.broken", _broken)
@@ -253,3 +259,10 @@ def test_a_job_interrupted_by_ctrl_c_goes_back_to_the_queue_at_once(stores: Stor
         JobRunner(stores, holds_warehouse=False).drain()
     back = jobs.get_job(stores.sessions, job.id)
     assert back.status == "queued" and back.worker is None and "was stopped" in (back.error or "")
+
+
+def test_a_result_with_dates_and_decimals_is_recorded_as_text(stores: Stores) -> None:
+    job = jobs.enqueue(stores.sessions, CLI_OPERATOR, "test.dated")
+    (done,) = JobRunner(stores, holds_warehouse=False).drain()
+    assert done.id == job.id and done.status == "succeeded"
+    assert done.result is not None and done.result["amount"] == "12.50" and done.result["at"][:2] == "20"

@@ -9,6 +9,7 @@ when cancelled. Recurring jobs come from ``job_schedules`` (cron expressions, cr
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
@@ -228,7 +229,12 @@ class JobRunner:
 
     def run_forever(self) -> None:
         while not self._stop.is_set():
-            if self.tick() is None:
+            try:
+                ran = self.tick()
+            except Exception:  # recording an ending failed (the database went away): the worker carries on
+                traceback.print_exc()
+                ran = None
+            if ran is None:
                 self._stop.wait(self.poll_s)
 
     def tick(self) -> jobs.JobPublic | None:
@@ -284,8 +290,10 @@ class JobRunner:
         except BaseException:  # Ctrl-C in ``tagora worker``: the job goes back to the queue at once
             jobs.release(sessions, job.id, self.id, f"its worker {self.id} was stopped")
             raise
-        else:
-            jobs.finish(sessions, job.id, self.id, jobs.SUCCEEDED, result=result)
+        else:  # JSON-safe, so recording the result cannot fail on a date or a Decimal
+            jobs.finish(
+                sessions, job.id, self.id, jobs.SUCCEEDED, result=json.loads(json.dumps(result, default=str))
+            )
         finally:
             with self._lock:
                 self._current = None
