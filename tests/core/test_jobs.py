@@ -67,7 +67,7 @@ def _interrupted(
     raise KeyboardInterrupt  # Ctrl-C in ``tagora worker`` while it runs
 
 
-def _dated(stores: Stores, actor: Principal, params: dict[str, Any], progress: jobs.Progress) -> dict[str, Any]:
+def _dated(stores: Stores, actor: Principal, params: dict[str, Any], _p: jobs.Progress) -> dict[str, Any]:
     return {"at": utcnow(), "amount": Decimal("12.50")}
 
 
