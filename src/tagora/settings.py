@@ -18,6 +18,7 @@ PLACEHOLDER_SECRETS = frozenset(
     {"changethis", "change-me", "changeme", "secret", "development-only-secret", "your-secret-key"}
 )
 MIN_EXPOSED_SECRET_BYTES = 32
+MIN_DISTINCT_SECRET_CHARS = 10
 SECRET_FILE = "secret_key"
 
 
@@ -87,10 +88,16 @@ class Settings(BaseSettings):
                 f"TAGORA_SECRET_KEY to at least {MIN_EXPOSED_SECRET_BYTES} random bytes "
                 '(python -c "import secrets; print(secrets.token_urlsafe(32))"), or listen on 127.0.0.1'
             )
-        if len(self.secret_key.get_secret_value().encode()) < MIN_EXPOSED_SECRET_BYTES:
+        secret = self.secret_key.get_secret_value()
+        if len(secret.encode()) < MIN_EXPOSED_SECRET_BYTES:
             return (
                 f"refusing to listen on {host}: TAGORA_SECRET_KEY is shorter than "
                 f"{MIN_EXPOSED_SECRET_BYTES} bytes; set a longer random secret or listen on 127.0.0.1"
+            )
+        if len(set(secret)) < MIN_DISTINCT_SECRET_CHARS:  # randomness cannot be proven, but "aaaa..." is not
+            return (
+                f"refusing to listen on {host}: TAGORA_SECRET_KEY does not look random (fewer than "
+                f"{MIN_DISTINCT_SECRET_CHARS} different characters); set a random one or listen on 127.0.0.1"
             )
         return None
 

@@ -4,6 +4,7 @@ server reachable from other machines needs a configured secret of at least 32 by
 from __future__ import annotations
 
 import json
+import secrets
 import stat
 from base64 import b64encode
 from collections.abc import Iterator
@@ -133,5 +134,15 @@ def test_loopback_addresses_may_use_the_generated_secret(host: str, tmp_path: Pa
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10"])
 def test_any_address_may_serve_with_a_configured_32_byte_secret(host: str, tmp_path: Path) -> None:
-    settings = Settings(env="production", home=tmp_path, secret_key="k" * 32)
+    settings = Settings(env="production", home=tmp_path, secret_key=secrets.token_urlsafe(24))
+    assert len(settings.secret_key.get_secret_value()) == 32
     assert settings.exposed_bind_problem(host) is None
+
+
+@pytest.mark.parametrize("secret", ["k" * 32, "ab" * 40, "0123456780123456780123456789"])
+def test_a_long_secret_that_is_plainly_not_random_may_not_serve_beyond_loopback(
+    secret: str, tmp_path: Path
+) -> None:
+    settings = Settings(env="production", home=tmp_path, secret_key=secret)
+    problem = settings.exposed_bind_problem("0.0.0.0")
+    assert problem is not None and ("does not look random" in problem or "shorter than" in problem)
