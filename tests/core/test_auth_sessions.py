@@ -133,11 +133,16 @@ def test_a_cookie_naming_a_user_without_a_live_session_is_refused(
     from itsdangerous import TimestampSigner
 
     signer = TimestampSigner(stores.settings.secret_key.get_secret_value())
-    forged = signer.sign(base64.b64encode(json.dumps({"user_id": 1}).encode())).decode()
-    client.cookies.set("tagora_session", forged)
+
+    def cookie(content: dict[str, object]) -> str:
+        return signer.sign(base64.b64encode(json.dumps(content).encode())).decode()
+
+    live = logic.authenticate(stores, "admin1", PASSWORD).session_id
+    client.cookies.set("tagora_session", cookie({"sid": live}))
+    assert client.get("/api/auth/me").json()["username"] == "admin1"  # the cookie is made as the server does
+    client.cookies.set("tagora_session", cookie({"user_id": 1}))
     assert client.get("/api/auth/me").status_code == 401
-    forged = signer.sign(base64.b64encode(json.dumps({"sid": "made-up"}).encode())).decode()
-    client.cookies.set("tagora_session", forged)
+    client.cookies.set("tagora_session", cookie({"sid": "made-up"}))
     assert client.get("/api/auth/me").status_code == 401
 
 
