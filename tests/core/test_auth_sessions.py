@@ -90,7 +90,7 @@ def test_throttling_is_shared_by_processes_through_the_database(tmp_path: Path) 
         second.close()
 
 
-def _median_login_s(stores: Stores, username: str, runs: int = 5) -> float:
+def _median_login_s(stores: Stores, username: str, runs: int = 7) -> float:
     times = []
     for i in range(runs):
         start = time.perf_counter()
@@ -111,7 +111,7 @@ def test_an_unknown_user_takes_as_long_as_a_wrong_password(tmp_path: Path) -> No
     finally:
         stores.close()
     assert known > 0.01  # a real argon2 check ran
-    assert 0.5 < unknown / known < 2.0, (known, unknown)
+    assert 1 / 3 < unknown / known < 3, (known, unknown)  # before: 3 ms against 105 ms
 
 
 def test_a_session_cookie_is_worth_nothing_after_logout(client: TestClient, users: dict[str, str]) -> None:
