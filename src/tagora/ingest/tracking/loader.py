@@ -19,6 +19,7 @@ from itertools import groupby, repeat
 from time import monotonic, perf_counter
 from typing import Any
 
+import msgspec
 import orjson
 import pyarrow as pa
 from ibis.backends import BaseBackend
@@ -30,7 +31,7 @@ from tagora.core.stores import EVENTS_LOADED, Stores
 from tagora.core.warehouse import scratch, thread_connection
 from tagora.identity.facade import link_identities, people_for, resolve_profiles
 from tagora.ingest.tracking import messages
-from tagora.ingest.tracking.checks import Checker
+from tagora.ingest.tracking.checks import SURELY_SMALL, Checker
 from tagora.ingest.tracking.logic import SOURCE_SYSTEM, TRACKER
 from tagora.ingest.tracking.models import DeadLetter, InboxCall, InboxEvent
 from tagora.ingest.tracking.schemas import LoadReport
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 People = tuple[dict[str, tuple[int, int]], dict[str, tuple[int, int]]]  # by userId, by anonymousId
 CHUNK = 500  # ids per IN (...) list
 PRUNE_EVERY_S = 3600.0
+_TEXTS = msgspec.json.Decoder(list[msgspec.Raw])
 
 
 ROW = (
@@ -137,14 +139,19 @@ def _expand(call: InboxCall, batch: Batch) -> None:
     column-wise check (``Checker.plain``) holds for the run; the other events one by one, each refusal a
     dead letter.
     """
-    raws = messages.loads(messages.unpack(call.payload))
+    payload = messages.unpack(call.payload)
+    try:  # each event's text too: its length bounds its size, which need not be measured then
+        raws, texts = orjson.loads(payload), _TEXTS.decode(payload)
+    except (orjson.JSONDecodeError, msgspec.DecodeError):
+        raws, texts = messages.loads(payload), None  # JSON only Python's reader takes: measure each
     shaper = messages.Shaper(call.kind, call.sent_at, call.received_at, call.ip)
     checker = Checker(call.kind, call.sent_at, call.received_at, call.ip)
     start = 0
     for kind, run in groupby(_kinds(raws, call.kind)):
         events = raws[start : start + len(list(run))]
+        run_texts = None if texts is None else texts[start : start + len(events)]
         start += len(events)
-        if kind == "track" and _plain_tracks(checker, events):
+        if kind == "track" and _plain_tracks(checker, events, run_texts):
             batch.extend(shaper.tracks(events))
             continue
         for raw in events:
@@ -167,11 +174,14 @@ def _kinds(raws: list[Any], kind: str | None) -> list[Any]:
         return [r.get("type") if isinstance(r, dict) else None for r in raws]
 
 
-def _plain_tracks(checker: Checker, events: list[Any]) -> bool:
-    try:
-        sizes = list(map(len, map(orjson.dumps, events)))
-    except TypeError:  # an integer over 64 bits or a lone surrogate: the Shaper judges each event
-        return False
+def _plain_tracks(checker: Checker, events: list[Any], texts: list[msgspec.Raw] | None) -> bool:
+    if texts is not None and max(map(len, texts)) <= SURELY_SMALL:
+        sizes = [0] * len(events)  # each certainly within the limit (``checks.SURELY_SMALL``)
+    else:
+        try:
+            sizes = list(map(len, map(orjson.dumps, events)))
+        except TypeError:  # an integer over 64 bits or a lone surrogate: the Shaper judges each event
+            return False
     return checker.plain("track", events, sizes)
 
 
