@@ -235,7 +235,13 @@ def _identify(
         if customers:
             region = stores.settings.default_region  # reads phones in traits that have no country code
             records |= upsert_customers(session, TRACKER, customers, SOURCE_SYSTEM, region)
-        links = [(records[user], "anonymous_id", device) for user, device in pairs]
+        # A device already linked to its user's record needs no new link (nor its keyed digest again).
+        linked = people_for(session, "anonymous_id", sorted({device for _, device in pairs}))
+        links = [
+            (records[user], "anonymous_id", device)
+            for user, device in pairs
+            if linked.get(device, (None, None))[1] != records[user]
+        ]
         for user, before in aliases:
             record = records[user]
             if before is not None and before in records and before != user:
