@@ -8,12 +8,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import select
 
 from tagora.core.auth import CLI_OPERATOR
 from tagora.core.errors import AppError
-from tagora.core.stores import Stores
+from tagora.core.models import AuditEntry
+from tagora.core.stores import Stores, open_stores
 from tagora.scoring import logic
 from tagora.scoring.propensity import deciles
+from tagora.settings import get_settings
 from tests.conftest import run_cli
 
 
@@ -55,6 +58,11 @@ def test_the_propensity_command_writes_the_ranked_file(
     run_cli("import", "dataset", str(shop_folder))
     out = tmp_path / "clothes.csv"
     run_cli("models", "propensity", "--target", "服装", "--cutoff", "2025-12-31", "--output", str(out))
-    with out.open(encoding="utf-8") as fh:
+    with out.open(encoding="utf-8-sig") as fh:  # the one export writer starts a CSV with the mark Excel needs
         rows = list(csv.DictReader(fh))
     assert list(rows[0]) == ["customer_key", "score", "decile"] and rows[0]["decile"] == "1"
+    stores = open_stores(get_settings())
+    with stores.sessions() as session:
+        audits = session.scalars(select(AuditEntry).where(AuditEntry.action == "propensity.export")).all()
+    stores.close()
+    assert [(a.target_id, a.detail["rows"]) for a in audits] == [("服装", len(rows))]

@@ -158,7 +158,8 @@ def propensity(
 
     day = _day(cutoff)
     assert day is not None
+    from tagora.core.auth import CLI_OPERATOR
+
     with cli_stores() as stores:
-        frame = logic.propensity_scores(stores, target, day, horizon_days)
-        logic.write_scores(frame, output, ("customer_key", "score", "decile"))
-    console.print(f"scored {len(frame):,} customers for {target} as of {day} -> {output}")
+        rows = logic.export_propensity(stores, CLI_OPERATOR, target, day, horizon_days, output)
+    console.print(f"scored {rows:,} customers for {target} as of {day} -> {output}")

@@ -233,6 +233,19 @@ def write_scores(scores: pd.DataFrame, output: Path, columns: tuple[str, ...] = 
             writer.write(row)
 
 
+def export_propensity(
+    stores: Stores, actor: Principal, target: str, cutoff: date, horizon_days: int, output: Path
+) -> int:
+    """``propensity_scores`` written to ``output`` (CSV, Excel or JSON Lines), audited; returns the rows."""
+    if output.suffix.lower() not in SCORE_FORMATS:
+        write_scores(pd.DataFrame(columns=["customer_key", "score", "decile"]), output)  # the clear error
+    frame = propensity_scores(stores, target, cutoff, horizon_days)
+    write_scores(frame, output, ("customer_key", "score", "decile"))
+    with transaction(stores.sessions) as session:
+        audit.record(session, actor.username, "propensity.export", "model", target, rows=len(frame))
+    return len(frame)
+
+
 def score_customers(
     stores: Stores, actor: Principal, cutoff: date, horizon_days: int, output: Path | None = None
 ) -> ScoreReport:
