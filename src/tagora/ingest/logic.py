@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from time import perf_counter
 from typing import Any
 
 import ibis
+import pyarrow as pa
 from sqlalchemy.orm import Session
 
 from tagora.core import audit
@@ -165,11 +167,11 @@ def import_dataset(
         if "events" in raw:
             parsed["events"] = con.create_table("events", dataset.events(raw["events"], uids), temp=True)
             ok = parsed["events"].filter(parsed["events"].reason.isnull())
-            new_events, report.events_skipped_existing = loading.insert_new(
-                stores.warehouse, "events", ok, ["event_id"], None, EVENTS
-            )
-            report.events = new_events.num_rows
-            loading.stitch_anonymous(stores, new_events)
+            report.events, report.events_skipped_existing = 0, 0
+            for new_events, skipped in _insert_in_chunks(stores, ok, "events", ["event_id"], None, EVENTS):
+                report.events += new_events.num_rows
+                report.events_skipped_existing += skipped
+                loading.stitch_anonymous(stores, new_events)
         if "interactions" in raw:
             parsed["interactions"] = dataset.interactions(raw["interactions"], uids)
             report.interactions = _load_interactions(stores, actor, parsed["interactions"])
@@ -217,12 +219,27 @@ def _referenced_keys(raw: dict[str, ibis.Table]) -> list[str]:
     return sorted(keys)
 
 
+CHUNK_ROWS = 2_000_000  # rows of a file moved to the warehouse at a time (as Arrow, ~0.5 GB of events)
+
+
+def _insert_in_chunks(
+    stores: Stores, ok: ibis.Table, name: str, keys: list[str], source: str | None, schema: ibis.Schema
+) -> Iterator[tuple[pa.Table, int]]:
+    """``loading.insert_new`` over ``CHUNK_ROWS`` file lines at a time (by ``row_idx``), so memory stays
+    bounded whatever the file's size; yields each chunk's (inserted rows, skipped)."""
+    last = ok.row_idx.max().to_pyarrow().as_py()
+    for start in range(0, -1 if last is None else int(last) + 1, CHUNK_ROWS):
+        chunk = ok.filter((ok.row_idx >= start) & (ok.row_idx < start + CHUNK_ROWS))
+        yield loading.insert_new(stores.warehouse, name, chunk, keys, source, schema)
+
+
 def _load_orders(stores: Stores, parsed: ibis.Table, report: ImportReport) -> None:
     ok = parsed.filter(parsed.reason.isnull())
-    new_lines, report.lines_skipped_existing = loading.insert_new(
-        stores.warehouse, "order_lines", ok, ["order_id", "line_no"], dataset.SOURCE, ORDER_LINES
-    )
-    report.order_lines = new_lines.num_rows
+    report.order_lines, report.lines_skipped_existing = 0, 0
+    keys = ["order_id", "line_no"]
+    for new_lines, skipped in _insert_in_chunks(stores, ok, "order_lines", keys, dataset.SOURCE, ORDER_LINES):
+        report.order_lines += new_lines.num_rows
+        report.lines_skipped_existing += skipped
     inserted = _insert_orders(stores, dataset.orders(ok), dataset.SOURCE)
     report.orders, report.cancellations, report.orders_skipped_existing = inserted
 

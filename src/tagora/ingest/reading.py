@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import tempfile
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -70,6 +72,15 @@ def load_strings(con: BaseBackend, path: Path, required: Sequence[str], name: st
     return numbered.select(ROW_INDEX, *required)
 
 
+SCRATCH_MEMORY = "1GB"
+
+
 def connect_scratch() -> BaseBackend:
-    """A private in-memory DuckDB for the cleaning work; nothing in it outlives the import."""
-    return ibis.duckdb.connect()
+    """A private DuckDB for the cleaning work; nothing in it outlives the import.
+
+    Its tables live in memory up to ``SCRATCH_MEMORY`` and spill to a temporary folder beyond (DuckDB
+    creates the folder and deletes it on disconnect): a data set's raw files would otherwise all sit in
+    memory at once, 6 GB of events alone for a million customers.
+    """
+    spill = Path(tempfile.gettempdir()) / f"tagora-scratch-{uuid.uuid4().hex}"
+    return ibis.duckdb.connect(memory_limit=SCRATCH_MEMORY, temp_directory=str(spill))
