@@ -176,3 +176,18 @@ def test_with_json_a_cli_error_is_json_on_stdout_in_the_apis_shape(cli_home: Pat
     assert plain.exit_code == 2 and plain.stdout == "" and "segment 'nope' not found" in plain.output
     deep = CliRunner().invoke(cli_app, ["segments", "count", DEEP_NOT, "--json"])
     assert json.loads(deep.stdout)["error"]["data"] == {"path": ""}
+
+
+def test_ids_past_64_bits_and_non_ascii_digits_are_a_4xx_not_an_overflow(
+    client: TestClient, users: dict[str, str], shop: dict[str, int]
+) -> None:
+    login(client, users["admin"])
+    huge = "9" * 30
+    for key in (huge, "\u00b2"):
+        assert _error(client.get(f"/api/identity/{key}"), 404)["code"] == "not_found"
+        assert _error(client.get(f"/api/customers/{key}"), 404)["code"] == "not_found"
+    run = client.get(f"/api/tags/runs/{huge}")
+    assert run.status_code == 422 and run.json()["error"]["data"]["errors"][0]["field"] == "run_id"
+    sign_in(client, users["admin"])
+    assert client.get(f"/identity/{huge}").status_code == 404
+    assert client.get(f"/jobs/{huge}").status_code == 422

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from tagora.console.pages import StoresDep, check_csrf, console_user, show
 from tagora.core import jobs
 from tagora.core.auth import Permission, Principal, ensure
+from tagora.core.deps import RowId
 from tagora.core.job_runner import list_schedules
 
 router = APIRouter(include_in_schema=False)
@@ -43,13 +44,13 @@ def job_rows(request: Request, stores: StoresDep, principal: Reader, status: str
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
-def job_page(request: Request, stores: StoresDep, principal: Reader, job_id: int) -> Response:
+def job_page(request: Request, stores: StoresDep, principal: Reader, job_id: RowId) -> Response:
     return show(request, "job.html", principal, job=jobs.get_job(stores.sessions, job_id))
 
 
 @router.post("/jobs/{job_id}/cancel")
 def cancel_job(
-    request: Request, stores: StoresDep, principal: Reader, job_id: int, csrf: Annotated[str, Form()] = ""
+    request: Request, stores: StoresDep, principal: Reader, job_id: RowId, csrf: Annotated[str, Form()] = ""
 ) -> Response:
     check_csrf(request, csrf)
     jobs.cancel(stores.sessions, principal, job_id)

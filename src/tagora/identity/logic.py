@@ -338,7 +338,7 @@ def repair_facts(stores: Stores, warehouse: BaseBackend | None = None) -> int:
 def record_of(session: Session, key: str) -> int:
     """The record uid whose own key (user id) is ``key``, else a numeric uid that has identities."""
     uid = session.scalar(select(Identity.origin_uid).where(Identity.type == USER_ID, Identity.value == key))
-    if uid is None and key.isdigit():
+    if uid is None and key.isascii() and key.isdigit() and len(key) < 19:  # a uid fits in 64 bits
         uid = session.scalar(select(Identity.origin_uid).where(Identity.origin_uid == int(key)).limit(1))
     if uid is None:
         raise AppError(

@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Query
+from fastapi import APIRouter, Depends, FastAPI, Query
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from tagora.core.auth import Permission, Principal, require
-from tagora.core.deps import get_stores
+from tagora.core.deps import RowId, get_stores
 from tagora.core.exports import MEDIA_TYPES, FileFormat, file_responses
 from tagora.core.stores import Stores
 from tagora.tags import catalogue, evaluation, exports, logic, preview, queries, runs
@@ -84,9 +84,7 @@ def list_runs(stores: StoresDep, _actor: Reader, limit: int = Query(20, ge=1, le
 
 
 @router.get("/runs/{run_id}", response_model=RunPublic)
-def get_run(
-    stores: StoresDep, _actor: Reader, run_id: Annotated[int, Path(ge=1, le=2**63 - 1)]
-) -> RunPublic:  # past 64 bits the database cannot even compare it (a 500 before)
+def get_run(stores: StoresDep, _actor: Reader, run_id: RowId) -> RunPublic:
     return runs.run(stores, run_id)
 
 
