@@ -53,13 +53,20 @@ def build_index(
     people = np.asarray(universe, dtype=np.int64)
     index = TagIndex(universe=to_bitmap(people), version=version)
     values = values.select(list(ROWS.names)).cast(ROWS)
-    values = values.filter(pc.is_in(values["uid"], pa.array(people)))  # merged records are nobody now
-    if values.num_rows:
-        values = values.sort_by("tag")
-        tags = values["tag"]
-        for code in pc.unique(tags).to_pylist():
-            if code in catalogue:
-                rows = values.filter(pc.equal(tags, code))
+    # One tag's rows at a time, taken by position: a filtered and a sorted copy of every tag's rows (42
+    # tags x a million customers) tripled the first count's memory after a tag run.
+    tags = pc.dictionary_encode(values["tag"].combine_chunks())
+    codes = tags.indices.to_numpy(zero_copy_only=False)
+    by_tag = np.argsort(codes, kind="stable")  # each tag's rows together, in their order
+    ends = np.cumsum(np.bincount(codes, minlength=len(tags.dictionary)))
+    everyone = pa.array(people)
+    names = tags.dictionary.to_pylist()
+    for i in sorted(range(len(names)), key=names.__getitem__):  # tags in code order, as before
+        code = names[i]
+        if code in catalogue:
+            rows = values.take(by_tag[(ends[i - 1] if i else 0) : ends[i]])
+            rows = rows.filter(pc.is_in(rows["uid"], everyone))  # merged records are nobody now
+            if rows.num_rows:
                 index.tags[code] = build_tag(catalogue[code], rows)
     for code, kind in catalogue.items():  # published tags nobody has yet still answer queries
         if code not in index.tags:
