@@ -63,7 +63,8 @@ def pg_stores(postgres_url: str, tmp_path: Path) -> Iterator[Stores]:
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     url = f"{postgres_url}?options=-csearch_path%3D{schema}"
-    stores = open_stores(make_settings(tmp_path / "home", database_url=url))
+    # A home of its own: beside the ``stores`` fixture's, its warehouse would belong to another store.
+    stores = open_stores(make_settings(tmp_path / "pg-home", database_url=url))
     try:
         yield stores
     finally:

@@ -9,7 +9,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, func, make_url, select
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    MetaData,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    make_url,
+    select,
+    tuple_,
+)
+from sqlalchemy import update as sa_update
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -46,6 +58,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 # other application on the same database uses; this one is "tagora" in ASCII.
 SCHEMA_LOCK_KEY = 0x7461676F7261
 SCHEMA_LOCK_WAIT_S = 600
+UPSERT_CHUNK = 500  # keys per existence query (SQLite's bound parameters are limited)
 
 
 def normalise_url(url: str) -> str:
@@ -125,10 +138,59 @@ def upsert(
     """Insert rows; on a key conflict fill in the ``update`` columns that the new row has (never blank them).
 
     Uses the dialect's native ``ON CONFLICT`` (SQLite and PostgreSQL) with executemany, in the caller's
-    transaction.
+    transaction. In a table whose rows are numbered (an autoincrement key, like ``customers.uid``) rows
+    whose key is already stored, or repeats a row before it, are updated by their key instead: PostgreSQL
+    draws a number from the sequence for every row an ``INSERT ... ON CONFLICT`` proposes, inserted or
+    not, which left gaps that SQLite does not leave, so the same input numbered its rows differently.
     """
     if not rows:
         return
+    again: list[dict[str, Any]] = []
+    if table.autoincrement_column is not None and table.autoincrement_column.name not in keys:
+        rows, again = _new_rows(session, table, rows, keys)
+    if rows:
+        _insert_or_update(session, table, rows, keys, update)
+    if again and update:  # after the insert: a row may repeat one it inserted
+        _update_by_key(session, table, again, keys, update)
+
+
+def _new_rows(
+    session: Session, table: Any, rows: list[dict[str, Any]], keys: list[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(rows to insert: each new key's first row, in order; rows that update a stored or earlier row)."""
+    columns = [table.c[k] for k in keys]
+    wanted = list(dict.fromkeys(tuple(r[k] for k in keys) for r in rows))
+    stored: set[tuple[Any, ...]] = set()
+    for start in range(0, len(wanted), UPSERT_CHUNK):
+        chunk = wanted[start : start + UPSERT_CHUNK]
+        where = columns[0].in_([k[0] for k in chunk]) if len(keys) == 1 else tuple_(*columns).in_(chunk)
+        stored.update(tuple(row) for row in session.execute(select(*columns).where(where)))
+    new: list[dict[str, Any]] = []
+    again: list[dict[str, Any]] = []
+    for row in rows:
+        key = tuple(row[k] for k in keys)
+        (again if key in stored else new).append(row)
+        stored.add(key)
+    return new, again
+
+
+def _update_by_key(
+    session: Session, table: Any, rows: list[dict[str, Any]], keys: list[str], update: list[str]
+) -> None:
+    # Bound as k_<key> and v_<column> (a parameter may not be named like a column the statement sets), with
+    # the column's type, whose conversions (decimals, UTC times) the values need.
+    statement = (
+        sa_update(table)
+        .where(*(table.c[k] == bindparam(f"k_{k}", type_=table.c[k].type) for k in keys))
+        .values({c: func.coalesce(bindparam(f"v_{c}", type_=table.c[c].type), table.c[c]) for c in update})
+    )
+    params = [{**{f"k_{k}": r[k] for k in keys}, **{f"v_{c}": r.get(c) for c in update}} for r in rows]
+    session.execute(statement, params)
+
+
+def _insert_or_update(
+    session: Session, table: Any, rows: list[dict[str, Any]], keys: list[str], update: list[str] | None
+) -> None:
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -136,7 +198,6 @@ def upsert(
         from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
     else:  # pragma: no cover - other dialects are not supported for the metadata store
         raise NotImplementedError(dialect)
-    from sqlalchemy import func
 
     # One compiled statement executed with many parameter sets (DBAPI executemany) rather than a
     # giant multi-row VALUES: compiling that costs far more than running it.

@@ -32,8 +32,9 @@ def purchases(warehouse: BaseBackend, cutoff: date) -> pd.DataFrame:
     """uid, ordered_at, amount of every purchase up to ``cutoff``."""
     orders = _before(warehouse.table("orders"), "ordered_at", cutoff)
     orders = orders.filter(orders.kind == PURCHASE)
-    frame = orders.select("uid", "ordered_at", amount=orders.amount.cast("float64")).to_pandas()
-    return frame
+    # In one order, so that float sums made from it are the same from any two imports of the same data.
+    orders = orders.order_by(["uid", "ordered_at", "order_id"])
+    return orders.select("uid", "ordered_at", amount=orders.amount.cast("float64")).to_pandas()
 
 
 def purchase_days_between(warehouse: BaseBackend, after: date, until: date) -> pd.Series:
@@ -67,25 +68,29 @@ def _order_features(warehouse: BaseBackend, cutoff: date) -> ibis.Table:
     end = ibis.literal(day_end(cutoff))
     age = (end.epoch_seconds() - orders.ordered_at.epoch_seconds()) / DAY_SECONDS
     buy = orders.kind == PURCHASE
-    amount = orders.amount.cast("float64")
+    amount = orders.amount  # decimal: exact sums in any row order (tags/facts.py says why that matters)
+
+    def money(total: ibis.Value) -> ibis.Value:
+        return total.cast("float64")
+
     metrics: dict[str, ibis.Value] = {
         "recency_days": age.min(where=buy),
         "tenure_days": age.max(where=buy),
         "orders": buy.sum(),
         "purchase_days": orders.ordered_at.date().nunique(where=buy),
-        "monetary": amount.sum(where=buy),
-        "max_order_value": amount.max(where=buy),
+        "monetary": money(amount.sum(where=buy)),
+        "max_order_value": money(amount.max(where=buy)),
         "cancellations": (orders.kind == CANCELLATION).sum(),
-        "cancelled_amount": amount.abs().sum(where=orders.kind == CANCELLATION),
+        "cancelled_amount": money(amount.abs().sum(where=orders.kind == CANCELLATION)),
         "channels": orders.channel.nunique(where=buy),
     }
     for days in WINDOWS:
         inside = buy & (age < days)
         metrics[f"orders_{days}d"] = inside.sum()
-        metrics[f"monetary_{days}d"] = amount.sum(where=inside)
+        metrics[f"monetary_{days}d"] = money(amount.sum(where=inside))
     previous = buy & (age >= 90) & (age < 180)
     metrics["orders_prev_90d"] = previous.sum()
-    metrics["monetary_prev_90d"] = amount.sum(where=previous)
+    metrics["monetary_prev_90d"] = money(amount.sum(where=previous))
     return orders.group_by("uid").aggregate(**metrics)
 
 

@@ -31,7 +31,7 @@ def category_features(warehouse: BaseBackend, skus: list[str], cutoff: date) -> 
     age = (end.epoch_seconds() - mine.ordered_at.epoch_seconds()) / features.DAY_SECONDS
     frame = mine.group_by("uid").aggregate(
         category_lines=mine.count(),
-        category_spend=mine.amount.cast("float64").sum(),
+        category_spend=mine.amount.sum().cast("float64"),  # decimal: exact in any row order
         category_recency_days=age.min(),
     )
     return frame.to_pandas().set_index("uid").astype(np.float64)

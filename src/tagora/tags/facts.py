@@ -103,6 +103,9 @@ def both(a: ir.BooleanValue | None, b: ir.BooleanValue | None) -> ir.BooleanValu
     return a & b
 
 
+NUMERIC_AGGREGATES = {"sum": "sum", "avg": "mean", "min": "min", "max": "max"}  # measure fn -> Ibis method
+
+
 def aggregate(t: ir.Table, source: str, measure: Measure, where: ir.BooleanValue | None) -> ir.Scalar:
     """One per-customer aggregate; ``days_since*`` give the last/first time, turned into days later."""
     when = t[TIME_FIELD[source]]
@@ -114,16 +117,12 @@ def aggregate(t: ir.Table, source: str, measure: Measure, where: ir.BooleanValue
     if fn == "days_since_first":
         return when.min(where=where)
     column = t[measure.field or ""]
-    if fn in ("sum", "avg", "min", "max") and column.type().is_decimal():
-        column = column.cast("float64")
-    if fn == "sum":
-        return column.sum(where=where)
-    if fn == "avg":
-        return column.mean(where=where)
-    if fn == "min":
-        return column.min(where=where)
-    if fn == "max":
-        return column.max(where=where)
+    if fn in NUMERIC_AGGREGATES:
+        value = getattr(column, NUMERIC_AGGREGATES[fn])(where=where)
+        # Money is decimal: summed as such it is exact in any order. Summed as floats its last bits
+        # followed the order the rows happened to be stored in, which differed between two imports of
+        # the same file, and a total on a bucket's edge could land on either side.
+        return value.cast("float64") if column.type().is_decimal() else value
     if fn == "distinct_count":
         return column.nunique(where=where)
     if fn == "first":

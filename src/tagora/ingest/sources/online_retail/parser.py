@@ -115,9 +115,16 @@ def judge(parsed: ir.Table) -> ir.Table:
 
 
 def customers(cleaned: ir.Table) -> ir.Table:
-    """Every parseable CustomerID, loaded lines or not; country from the customer's latest line."""
+    """Every parseable CustomerID, loaded lines or not; country from the customer's latest line.
+
+    In the order the file first names them: new customers are numbered in that order, the same on every
+    run and database (a grouping's order is whatever DuckDB's threads made it).
+    """
     known = cleaned.filter(cleaned.customer_key.notnull())
-    return known.group_by("customer_key").aggregate(country=known.country.argmax(known.row_idx))
+    grouped = known.group_by("customer_key").aggregate(
+        country=known.country.argmax(known.row_idx), first_row=known.row_idx.min()
+    )
+    return grouped.order_by("first_row").drop("first_row")
 
 
 def products(cleaned: ir.Table) -> ir.Table:
