@@ -147,7 +147,7 @@ def test_gzip_made_of_several_members_inflates_whole() -> None:
 def test_ten_thousand_nested_brackets_are_a_400(client: TestClient, path: str) -> None:
     response = client.post(path, content=b"[" * 10_000, headers=JSON)
     assert response.status_code == 400
-    assert response.json()["error"]["code"] in ("invalid_input", "invalid_event")
+    assert response.json()["error"]["code"] in ("bad_request", "invalid_event")
 
 
 def test_nesting_past_the_depth_limit_is_named_where_it_happens(client: TestClient) -> None:
@@ -180,7 +180,7 @@ def test_a_lone_surrogate_is_a_400_naming_the_field(
     response = client.request(method, path, content=body.encode(), headers=JSON)
     assert response.status_code == 400, response.text
     error = response.json()["error"]
-    assert error["code"] == "invalid_input"
+    assert error["code"] == "bad_request"
     assert error["data"]["field"] == field
     assert "surrogate" in error["message"]
 

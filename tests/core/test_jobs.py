@@ -176,10 +176,10 @@ def test_a_failing_job_is_tried_again_after_a_wait_then_failed_with_its_error(st
 def test_an_unknown_kind_and_a_bad_status_filter_are_refused_naming_the_field(stores: Stores) -> None:
     with pytest.raises(AppError) as kind:
         jobs.enqueue(stores.sessions, CLI_OPERATOR, "no.such.kind")
-    assert kind.value.status == 400 and kind.value.data["field"] == "kind"
+    assert kind.value.status == 422 and kind.value.data["field"] == "kind"
     with pytest.raises(AppError) as status:
         jobs.list_jobs(stores.sessions, status="done")
-    assert status.value.status == 400 and status.value.data["field"] == "status"
+    assert status.value.status == 422 and status.value.data["field"] == "status"
     with pytest.raises(AppError) as missing:
         jobs.get_job(stores.sessions, 999)
     assert missing.value.status == 404
@@ -199,7 +199,7 @@ def test_a_schedule_queues_its_job_once_when_due_and_refuses_a_bad_cron(stores: 
 
     with pytest.raises(AppError) as bad:
         set_schedule(stores.sessions, CLI_OPERATOR, "counting", "every night", None)
-    assert bad.value.status == 400 and bad.value.data["field"] == "cron"
+    assert bad.value.status == 422 and bad.value.data["field"] == "cron"
     with pytest.raises(AppError) as forbidden:
         set_schedule(stores.sessions, Principal("ann", Role.MARKETER), "counting", "0 * * * *", None)
     assert forbidden.value.status == 403

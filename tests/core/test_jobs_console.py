@@ -29,7 +29,7 @@ def test_an_admin_sees_jobs_with_their_progress_and_cancels_a_queued_one(
     assert 'hx-trigger="every 2s"' in page.text  # the rows refresh while jobs are live
     rows = client.get("/partials/jobs?status=queued")
     assert f'id="job-{queued.id}"' in rows.text and f'id="job-{done.id}"' not in rows.text
-    assert client.get("/partials/jobs?status=nope").status_code == 400
+    assert client.get("/partials/jobs?status=nope").status_code == 422
 
     detail = client.get(f"/jobs/{queued.id}")
     assert detail.status_code == 200 and 'id="cancel-job"' in detail.text

@@ -13,13 +13,12 @@ import json
 import re
 import zlib
 from collections.abc import Iterable
-from enum import StrEnum
 from typing import Any
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tagora.core.errors import AppError, CoreErrorCode
+from tagora.core.errors import AppError, CoreErrorCode, ErrorCode
 
 MAX_JSON_DEPTH = 64  # a segment expression, the deepest body Tagora reads, needs about 35
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -57,11 +56,11 @@ _SURROGATE_HINT = re.compile(rb"\\[uU][dD][89abcdefABCDEF]|\xed[\xa0-\xbf]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-class HttpErrorCode(StrEnum):
-    TOO_LARGE = "too_large"
-    UNSUPPORTED_ENCODING = "unsupported_encoding"
-    BAD_ENCODING = "bad_encoding"
-    CROSS_SITE = "cross_site"
+class HttpErrorCode(ErrorCode):
+    TOO_LARGE = "too_large", 413
+    UNSUPPORTED_ENCODING = "unsupported_encoding", 415
+    BAD_ENCODING = "bad_encoding", 400
+    CROSS_SITE = "cross_site", 403
 
 
 class BodyError(Exception):
@@ -156,9 +155,9 @@ def _spell(path: Any) -> str:
 
 def _invalid(field: str, message: str) -> AppError:
     return AppError(
-        CoreErrorCode.INVALID_INPUT,
+        CoreErrorCode.BAD_REQUEST,
         f"{field}: {message}",
-        400,
+        None,
         {"field": field, "errors": [{"field": field, "message": message}]},
     )
 

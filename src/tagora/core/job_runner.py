@@ -88,7 +88,7 @@ def _check_cron(cron: str) -> None:
         raise AppError(
             CoreErrorCode.INVALID_INPUT,
             f"{cron!r} is not a cron expression (minute hour day month weekday)",
-            400,
+            422,
             {"field": "cron", "value": cron},
         )
 

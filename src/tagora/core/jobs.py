@@ -91,7 +91,7 @@ def register(kind: str, function: JobFunction) -> None:
 def function_of(kind: str) -> JobFunction:
     if kind not in _KINDS:
         raise AppError(
-            CoreErrorCode.INVALID_INPUT, f"unknown job kind {kind!r}", 400, {"field": "kind", "kind": kind}
+            CoreErrorCode.INVALID_INPUT, f"unknown job kind {kind!r}", 422, {"field": "kind", "kind": kind}
         )
     return _KINDS[kind]
 
@@ -314,7 +314,7 @@ def list_jobs(
         raise AppError(
             CoreErrorCode.INVALID_INPUT,
             f"status must be one of {', '.join(STATUSES)}",
-            400,
+            422,
             {"field": "status", "value": status},
         )
     query = select(Job).order_by(Job.id.desc()).limit(max(1, min(limit, 1000)))

@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.orm import Session
 
-from tagora.core.errors import AppError
+from tagora.core.errors import AppError, ErrorCode
 from tagora.core.models import LoginFailure
 from tagora.settings import Settings
 
 KEY_LENGTH = 64  # the columns' width: a longer username or address is counted by its first 64 characters
 
 
-class ThrottleErrorCode(StrEnum):
-    TOO_MANY_ATTEMPTS = "too_many_attempts"
+class ThrottleErrorCode(ErrorCode):
+    TOO_MANY_ATTEMPTS = "too_many_attempts", 429
 
 
 class Throttled(AppError):

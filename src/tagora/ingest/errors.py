@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from tagora.core.errors import ErrorCode
 
 
-class IngestErrorCode(StrEnum):
-    UNREADABLE_FILE = "unreadable_file"
-    MISSING_COLUMN = "missing_column"
-    MISSING_FILE = "missing_file"
+class IngestErrorCode(ErrorCode):
+    UNREADABLE_FILE = "unreadable_file", 400
+    MISSING_COLUMN = "missing_column", 400
+    MISSING_FILE = "missing_file", 400

@@ -68,7 +68,7 @@ def with_dependencies(
             continue
         if code not in drafts:
             raise AppError(
-                TagErrorCode.NOT_LIVE, f"tag {code!r} has no published version", 404, {"tag": code}
+                TagErrorCode.NOT_LIVE, f"tag {code!r} has no published version", 409, {"tag": code}
             )
         chosen[code] = drafts[code]
         stack += [d for d in dependencies(drafts[code]) if d in drafts]

@@ -18,7 +18,7 @@ from tagora.core import audit
 from tagora.core.auth import Permission, Principal
 from tagora.core.clock import utcnow
 from tagora.core.db import transaction
-from tagora.core.errors import AppError
+from tagora.core.errors import AppError, CoreErrorCode
 from tagora.core.stores import Stores
 from tagora.profiles import facade as profiles
 from tagora.tags import catalogue
@@ -183,7 +183,7 @@ def transition(
     allow(actor, permission)
     if verb == "reject" and not comment.strip():
         raise AppError(
-            TagErrorCode.BAD_TRANSITION, "say why in a comment when rejecting", 422, {"field": "comment"}
+            CoreErrorCode.INVALID_INPUT, "say why in a comment when rejecting", 422, {"field": "comment"}
         )
     with transaction(sessions) as session:
         tag = _target(session, code, verb)
@@ -323,7 +323,7 @@ def assign_tag(
         tag = catalogue.live(session, code)
         if tag.type != TagType.MANUAL.value:
             raise AppError(
-                TagErrorCode.BAD_VALUE,
+                TagErrorCode.NOT_MANUAL,
                 f"tag {code!r} is {tag.type}; only manual tags are put on by hand",
                 409,
             )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from tagora.core.errors import ErrorCode
 
 
-class FileImportErrorCode(StrEnum):
-    BAD_MAPPING = "bad_mapping"
-    BAD_OPTION = "bad_option"
-    UNSUPPORTED_FORMAT = "unsupported_format"
-    WRITE_FAILED = "write_failed"
-    REJECTED_ROWS = "rejected_rows"
+class FileImportErrorCode(ErrorCode):
+    BAD_MAPPING = "bad_mapping", 400
+    BAD_OPTION = "bad_option", 400
+    UNSUPPORTED_FORMAT = "unsupported_format", 400
+    WRITE_FAILED = "write_failed", 500
+    REJECTED_ROWS = "rejected_rows", 400

@@ -8,7 +8,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from itertools import repeat
 from typing import Any
 
@@ -21,7 +20,7 @@ from tagora.core import audit
 from tagora.core.auth import Principal, Role, hash_token
 from tagora.core.clock import as_utc, utcnow
 from tagora.core.db import transaction
-from tagora.core.errors import AppError, CoreErrorCode
+from tagora.core.errors import AppError, CoreErrorCode, ErrorCode
 from tagora.core.stores import Stores
 from tagora.ingest.tracking import messages
 from tagora.ingest.tracking.checks import Checker, sure_of_texts
@@ -32,11 +31,11 @@ SOURCE_SYSTEM = "tracking"
 TRACKER = Principal(username=SOURCE_SYSTEM, role=Role.ADMIN)  # the actor of profiles the tracker creates
 
 
-class TrackingErrorCode(StrEnum):
-    INVALID_EVENT = "invalid_event"
-    TOO_LARGE = "too_large"
-    OVERLOADED = "overloaded"
-    BAD_WRITE_KEY = "bad_write_key"
+class TrackingErrorCode(ErrorCode):
+    INVALID_EVENT = "invalid_event", 400
+    TOO_LARGE = "too_large", 413
+    OVERLOADED = "overloaded", 429
+    BAD_WRITE_KEY = "bad_write_key", 401
 
 
 class Overloaded(AppError):
