@@ -196,3 +196,14 @@ def test_a_database_migrated_by_a_newer_release_is_refused_by_name(tmp_path: Pat
     with pytest.raises(AppError, match="newer Tagora release") as refused:
         open_stores(settings)
     assert "9999" in refused.value.message and "9999" in refused.value.data["revisions"]
+
+
+def test_the_schema_check_reads_the_same_revisions_and_heads_as_alembic() -> None:
+    from alembic.script import ScriptDirectory
+
+    from tagora.core.stores import alembic_config, migration_graph
+
+    script = ScriptDirectory.from_config(alembic_config(make_engine("sqlite://")))
+    revisions, heads = migration_graph()
+    assert revisions == {r.revision for r in script.walk_revisions()}
+    assert heads == set(script.get_heads()) and heads
