@@ -89,7 +89,7 @@ def test_a_retired_tag_leaves_the_index_and_a_new_run_is_seen(retail: Stores) ->
     before = logic.audience_index(retail)
     assert "weekend_shopper" in before.tags
     for step in (deprecate_tag, retire_tag):
-        step(retail.sessions, CLI_OPERATOR, "weekend_shopper", "no longer used")
+        step(retail, CLI_OPERATOR, "weekend_shopper", "no longer used")
     run = compute_tags(retail, tags=["orders_365d"], as_of=date(2011, 6, 30))
     assert run.status == "succeeded"
     after = logic.audience_index(retail)

@@ -53,9 +53,9 @@ def vip(**overrides: Any) -> TagDraft:
 
 def published(stores: Stores, draft: TagDraft) -> None:
     logic.create_tag(stores.sessions, MARKETER, draft)
-    logic.submit_tag(stores.sessions, MARKETER, draft.code, "please")
-    logic.approve_tag(stores.sessions, ADMIN, draft.code, "ok")
-    logic.publish_tag(stores.sessions, ANALYST, draft.code, "built")
+    logic.submit_tag(stores, MARKETER, draft.code, "please")
+    logic.approve_tag(stores, ADMIN, draft.code, "ok")
+    logic.publish_tag(stores, ANALYST, draft.code, "built")
 
 
 def test_a_requested_tag_goes_through_approval_to_published_with_each_step_audited(stores: Stores) -> None:
@@ -68,8 +68,10 @@ def test_a_requested_tag_goes_through_approval_to_published_with_each_step_audit
         ("deprecate", ANALYST, "deprecated"),
         ("retire", ANALYST, "retired"),
     ]:
-        tag = logic.transition(stores.sessions, actor, "orders_90d", verb, f"{verb} it")
+        seen = stores.generation
+        tag = logic.transition(stores, actor, "orders_90d", verb, f"{verb} it")
         assert tag.status == status
+        assert stores.generation > seen  # the verb itself tells caches (the segment builder) to look again
     with stores.sessions() as session:
         actions = [(e.action, e.actor, e.detail["comment"]) for e in reversed(entries(session))]
     assert actions == [
@@ -109,13 +111,13 @@ def test_each_role_may_do_only_its_own_lifecycle_steps(
         if step == "create":
             logic.create_tag(stores.sessions, CLI_OPERATOR, orders_90d())
         else:
-            logic.transition(stores.sessions, CLI_OPERATOR, "orders_90d", step)
+            logic.transition(stores, CLI_OPERATOR, "orders_90d", step)
 
     def act() -> None:
         if verb == "create":
             logic.create_tag(stores.sessions, actor, orders_90d())
         else:
-            logic.transition(stores.sessions, actor, "orders_90d", verb, "because")
+            logic.transition(stores, actor, "orders_90d", verb, "because")
 
     if allowed:
         act()
@@ -128,11 +130,11 @@ def test_each_role_may_do_only_its_own_lifecycle_steps(
 def test_steps_out_of_order_are_refused_and_a_rejection_needs_a_reason(stores: Stores) -> None:
     logic.create_tag(stores.sessions, MARKETER, orders_90d())
     with pytest.raises(AppError, match="cannot publish tag 'orders_90d' v1: it is draft, not approved"):
-        logic.publish_tag(stores.sessions, ADMIN, "orders_90d")
-    logic.submit_tag(stores.sessions, MARKETER, "orders_90d")
+        logic.publish_tag(stores, ADMIN, "orders_90d")
+    logic.submit_tag(stores, MARKETER, "orders_90d")
     with pytest.raises(AppError, match="say why"):
-        logic.reject_tag(stores.sessions, ADMIN, "orders_90d", "  ")
-    assert logic.reject_tag(stores.sessions, ADMIN, "orders_90d", "window too short").status == "draft"
+        logic.reject_tag(stores, ADMIN, "orders_90d", "  ")
+    assert logic.reject_tag(stores, ADMIN, "orders_90d", "window too short").status == "draft"
 
 
 def test_editing_a_published_tag_creates_a_new_version_and_publishing_it_replaces_the_old(
@@ -150,7 +152,7 @@ def test_editing_a_published_tag_creates_a_new_version_and_publishing_it_replace
     again = logic.revise_tag(stores.sessions, ANALYST, "orders_90d", TagRevision(name_en="Orders, 120 days"))
     assert again.version == 2  # a draft is edited in place
     for verb, actor in [("submit", ANALYST), ("approve", ADMIN), ("publish", ANALYST)]:
-        logic.transition(stores.sessions, actor, "orders_90d", verb)
+        logic.transition(stores, actor, "orders_90d", verb)
     with stores.sessions() as session:
         assert catalogue.live(session, "orders_90d").version == 2
         assert catalogue.latest(session, "orders_90d").name_en == "Orders, 120 days"
@@ -160,7 +162,7 @@ def test_editing_a_published_tag_creates_a_new_version_and_publishing_it_replace
 
 def test_a_retired_tag_leaves_the_catalogue_listing_but_stays_readable(stores: Stores) -> None:
     published(stores, orders_90d())
-    logic.retire_tag(stores.sessions, ANALYST, "orders_90d", "replaced by orders_120d")
+    logic.retire_tag(stores, ANALYST, "orders_90d", "replaced by orders_120d")
     with stores.sessions() as session:
         assert catalogue.search(session) == []
         assert [t.code for t in catalogue.search(session, include_retired=True)] == ["orders_90d"]
@@ -184,16 +186,16 @@ def test_a_tag_read_by_a_live_rule_tag_cannot_be_retired(stores: Stores) -> None
     published(stores, orders_90d())
     published(stores, vip())
     with pytest.raises(AppError, match="read by live rule tags: vip"):
-        logic.retire_tag(stores.sessions, ADMIN, "orders_90d")
+        logic.retire_tag(stores, ADMIN, "orders_90d")
 
 
 def test_a_rule_tag_cannot_be_published_before_the_tags_it_reads(stores: Stores) -> None:
     logic.create_tag(stores.sessions, MARKETER, orders_90d())
     logic.create_tag(stores.sessions, MARKETER, vip())
-    logic.submit_tag(stores.sessions, MARKETER, "vip")
-    logic.approve_tag(stores.sessions, ADMIN, "vip")
+    logic.submit_tag(stores, MARKETER, "vip")
+    logic.approve_tag(stores, ADMIN, "vip")
     with pytest.raises(AppError, match="tag 'orders_90d' has no published version"):
-        logic.publish_tag(stores.sessions, ANALYST, "vip")
+        logic.publish_tag(stores, ANALYST, "vip")
 
 
 @pytest.mark.parametrize(

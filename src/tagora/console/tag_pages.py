@@ -294,7 +294,7 @@ def save(
         else:
             logic.create_tag(stores.sessions, principal, logic.validate_draft(data), comment)
         if submit:
-            logic.submit_tag(stores.sessions, principal, code, comment)
+            logic.submit_tag(stores, principal, code, comment)
     except AppError as exc:
         return error_page(request, principal, exc)
     except ValueError as exc:  # pydantic: a revision with a field of the wrong shape
@@ -367,7 +367,7 @@ def transition(
             request, principal, AppError(CoreErrorCode.INVALID_INPUT, f"unknown step {verb!r}", 422)
         )
     try:
-        logic.transition(stores.sessions, principal, code, verb, comment.strip())
+        logic.transition(stores, principal, code, verb, comment.strip())
     except AppError as exc:
         return error_page(request, principal, exc)
     target = "/tags/inbox" if back == "inbox" else f"/tags/{quote(code)}"

@@ -169,9 +169,7 @@ def assign(stores: StoresDep, actor: Reader, code: str, request: AssignRequest) 
 
 @router.post("/{code}/{verb}", response_model=TagPublic)
 def step(stores: StoresDep, actor: Reader, code: str, verb: Verb, body: Comment) -> TagPublic:
-    done = logic.transition(stores.sessions, actor, code, verb, body.comment)
-    stores.touch()  # publishing or retiring changes what the segment builder offers
-    return done
+    return logic.transition(stores, actor, code, verb, body.comment)
 
 
 @router.get(

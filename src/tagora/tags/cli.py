@@ -213,7 +213,7 @@ def _step(verb: str) -> None:
         from tagora.tags import logic
 
         with cli_stores() as stores:
-            tag = logic.transition(stores.sessions, _actor(stores, as_user), code, verb, comment)
+            tag = logic.transition(stores, _actor(stores, as_user), code, verb, comment)
         print_json(tag) if json else console.print(f"{tag.code} v{tag.version} is now {tag.status.value}")
 
     command.__doc__ = f"{verb.capitalize()} a tag (see docs/tags.md for who may)."

@@ -176,7 +176,15 @@ def _target(session: Session, code: str, verb: str) -> TagDefinition:
     return catalogue.latest(session, code)
 
 
-def transition(
+def transition(stores: Stores, actor: Principal, code: str, verb: str, comment: str = "") -> TagPublic:
+    """One lifecycle step; once committed, caches built from the catalogue (the segment builder's list of
+    tags, the audience index) look again — whoever called: API, console, CLI or a job."""
+    done = _transition(stores.sessions, actor, code, verb, comment)
+    stores.touch()
+    return done
+
+
+def _transition(
     sessions: sessionmaker[Session], actor: Principal, code: str, verb: str, comment: str = ""
 ) -> TagPublic:
     permission, sources, target = TRANSITIONS[verb]
@@ -237,30 +245,28 @@ def _refuse_if_used(session: Session, code: str) -> None:
         )
 
 
-def submit_tag(sessions: sessionmaker[Session], actor: Principal, code: str, comment: str = "") -> TagPublic:
-    return transition(sessions, actor, code, "submit", comment)
+def submit_tag(stores: Stores, actor: Principal, code: str, comment: str = "") -> TagPublic:
+    return transition(stores, actor, code, "submit", comment)
 
 
-def approve_tag(sessions: sessionmaker[Session], actor: Principal, code: str, comment: str = "") -> TagPublic:
-    return transition(sessions, actor, code, "approve", comment)
+def approve_tag(stores: Stores, actor: Principal, code: str, comment: str = "") -> TagPublic:
+    return transition(stores, actor, code, "approve", comment)
 
 
-def reject_tag(sessions: sessionmaker[Session], actor: Principal, code: str, comment: str = "") -> TagPublic:
-    return transition(sessions, actor, code, "reject", comment)
+def reject_tag(stores: Stores, actor: Principal, code: str, comment: str = "") -> TagPublic:
+    return transition(stores, actor, code, "reject", comment)
 
 
-def publish_tag(sessions: sessionmaker[Session], actor: Principal, code: str, comment: str = "") -> TagPublic:
-    return transition(sessions, actor, code, "publish", comment)
+def publish_tag(stores: Stores, actor: Principal, code: str, comment: str = "") -> TagPublic:
+    return transition(stores, actor, code, "publish", comment)
 
 
-def deprecate_tag(
-    sessions: sessionmaker[Session], actor: Principal, code: str, comment: str = ""
-) -> TagPublic:
-    return transition(sessions, actor, code, "deprecate", comment)
+def deprecate_tag(stores: Stores, actor: Principal, code: str, comment: str = "") -> TagPublic:
+    return transition(stores, actor, code, "deprecate", comment)
 
 
-def retire_tag(sessions: sessionmaker[Session], actor: Principal, code: str, comment: str = "") -> TagPublic:
-    return transition(sessions, actor, code, "retire", comment)
+def retire_tag(stores: Stores, actor: Principal, code: str, comment: str = "") -> TagPublic:
+    return transition(stores, actor, code, "retire", comment)
 
 
 def install_definitions(
