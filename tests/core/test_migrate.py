@@ -179,6 +179,8 @@ def test_in_production_an_out_of_date_postgresql_schema_refuses_to_start_until_t
     assert "tagora:***@" in refused.value.message  # the password is not shown
 
     env = {"TAGORA_HOME": str(settings.home), "TAGORA_DATABASE_URL": url, "TAGORA_ENV": "production"}
+    code, _, err = _finish(_tagora(env, "tracking", "serve", "--port", "0"))  # the tracking API refuses too
+    assert code == 2 and "run `tagora migrate`" in " ".join(err.split()) and "Traceback" not in err
     code, out, err = _finish(_tagora(env, "migrate", "--json"))
     assert code == 0, err
     assert json.loads(out)["upgraded"] is True

@@ -84,6 +84,7 @@ def serve(
 ) -> None:
     """Serve only the /v1 tracking API, in several processes (the loader runs in `tagora serve`)."""
     from tagora.core.db import make_engine
+    from tagora.core.errors import AppError
     from tagora.core.stores import ensure_schema
     from tagora.ingest.tracking.gateway import serve as serve_gateway
     from tagora.settings import get_settings
@@ -94,6 +95,9 @@ def serve(
     engine = make_engine(settings.resolved_database_url)
     try:
         ensure_schema(engine, settings)
+    except AppError as exc:  # in production, a schema to migrate first: its message says so
+        console.print(f"[red]error ({exc.code}):[/red] {exc.message}")
+        raise typer.Exit(2) from exc
     finally:
         engine.dispose()
     serve_gateway("tagora.ingest.tracking.gateway:create_gateway", host, port, workers)
