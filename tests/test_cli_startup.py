@@ -10,8 +10,6 @@ import json
 import subprocess
 import sys
 
-import pytest
-
 # Each takes from 0.1 to 3 s to import; a command that needs one imports it inside the command.
 HEAVY = (
     "sklearn",
@@ -26,7 +24,6 @@ HEAVY = (
     "fastapi",
     "sqlalchemy",
 )
-GROUPS = ("customers", "import", "identity", "segments", "tracking", "tags", "models", "recs", "jobs")
 
 
 def _loaded_after(code: str) -> list[str]:
@@ -41,15 +38,17 @@ def test_importing_the_cli_loads_no_heavy_library() -> None:
     assert _loaded_after("import tagora.cli") == []
 
 
-@pytest.mark.parametrize("argv", [["--help"], *[[group, "--help"] for group in GROUPS]])
-def test_help_builds_every_command_without_loading_a_heavy_library(argv: list[str]) -> None:
+def test_help_builds_every_command_without_loading_a_heavy_library() -> None:
     # Building the help evaluates every command's parameters, which an import alone does not.
-    run = f"""
+    run = """
 from tagora.cli import app
-try:
-    app({argv!r}, prog_name="tagora")
-except SystemExit as exit:
-    assert exit.code == 0, exit.code
+groups = [group.name for group in app.registered_groups]
+assert len(groups) >= 9, groups
+for argv in [["--help"], *[[name, "--help"] for name in groups]]:
+    try:
+        app(argv, prog_name="tagora")
+    except SystemExit as exit:
+        assert exit.code == 0, (argv, exit.code)
 """
     assert _loaded_after(run) == []
 
