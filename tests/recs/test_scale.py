@@ -11,9 +11,11 @@ from sklearn.preprocessing import normalize
 
 from tagora.recs.base import item_space
 from tagora.recs.ease import EASE, MAX_ITEMS
-from tagora.recs.evaluate import Truth, evaluate, random_split, sample_truth, truth_of
+from tagora.recs.evaluate import Split, Truth, evaluate, random_split, sample_truth, truth_of
+from tagora.recs.experiment import tuning_split
 from tagora.recs.interactions import Interactions, build_interactions
 from tagora.recs.itemcf import ItemCF
+from tests.recs.conftest import frame
 
 
 def test_a_sample_of_the_evaluated_customers_is_seeded_and_keeps_each_ones_items() -> None:
@@ -63,3 +65,16 @@ def test_ranking_only_evaluation_gives_the_same_ranking_metrics(
     for metric in ("precision", "recall", "ndcg", "map", "hit_rate"):
         assert ranking[metric] == full[metric]
     assert full["diversity"] > 0 and ranking["diversity"] == 0
+
+
+def test_tuning_keeps_a_seeded_sample_of_whole_customers_and_everyone_when_fewer() -> None:
+    rows = [
+        (u, f"S{(u * 7 + i) % 40}", "purchase", f"2026-01-{1 + i:02d}") for u in range(300) for i in range(3)
+    ]
+    split = Split(frame(rows), frame([(u, "S1", "purchase", "2026-02-01") for u in range(0, 300, 3)]))
+    sample = tuning_split(split, 50)
+    kept = set(sample.train["uid"])
+    assert len(kept) == 50 and (sample.train.groupby("uid").size() == 3).all()  # whole histories
+    assert set(sample.test["uid"]) <= kept and len(sample.test) == sum(1 for u in kept if u % 3 == 0)
+    assert tuning_split(split, 50).train.equals(sample.train)  # the same sample every time
+    assert tuning_split(split, 300) is split
