@@ -192,10 +192,13 @@ def import_dataset(
 
 
 def _latest_per_key(table: ibis.Table, key: str) -> list[dict[str, Any]]:
-    """Loaded rows, one per key (the last one in the file wins), without the bookkeeping columns."""
+    """Loaded rows, one per key (the last one in the file wins), without the bookkeeping columns, in the
+    order of the file: new customers are numbered in that order, the same on every run and every store
+    (a window's output order is whatever DuckDB's threads make it)."""
     ok = table.filter(table.reason.isnull())
     ranked = ok.mutate(rank=ibis.row_number().over(group_by=key, order_by=ibis.desc("row_idx")))
-    return ranked.filter(ranked["rank"] == 0).drop("rank", "reason", "row_idx").to_pyarrow().to_pylist()
+    latest = ranked.filter(ranked["rank"] == 0).order_by("row_idx")
+    return latest.drop("rank", "reason", "row_idx").to_pyarrow().to_pylist()
 
 
 def _link_devices(session: Session, events: ibis.Table, records: dict[str, int]) -> None:
