@@ -13,6 +13,7 @@ from sqlalchemy import (
     DateTime,
     Engine,
     MetaData,
+    and_,
     bindparam,
     create_engine,
     event,
@@ -163,7 +164,9 @@ def _new_rows(
     stored: set[tuple[Any, ...]] = set()
     for start in range(0, len(wanted), UPSERT_CHUNK):
         chunk = wanted[start : start + UPSERT_CHUNK]
-        where = columns[0].in_([k[0] for k in chunk]) if len(keys) == 1 else tuple_(*columns).in_(chunk)
+        where = columns[0].in_(list(dict.fromkeys(k[0] for k in chunk)))
+        if len(keys) > 1:  # the first column's IN lets SQLite search the key's index (a row-value IN scans)
+            where = and_(where, tuple_(*columns).in_(chunk))
         stored.update(tuple(row) for row in session.execute(select(*columns).where(where)))
     new: list[dict[str, Any]] = []
     again: list[dict[str, Any]] = []
