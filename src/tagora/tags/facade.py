@@ -9,7 +9,7 @@ from tagora.tags.preview import check_rule, preview_tag
 from tagora.tags.queries import current_values, customer_tags, live_value_types, tag_history, values_version
 from tagora.tags.retention import prune_history
 from tagora.tags.rules import RuleError, rule_json
-from tagora.tags.runs import compute_tags, last_full_run
+from tagora.tags.runs import compute_tags
 from tagora.tags.schemas import TagPublic, TagValuePublic
 from tagora.tags.store import write_values
 
@@ -27,7 +27,6 @@ __all__ = [
     "evaluate_tag",
     "install_definitions",  # other areas' own tags (e.g. scoring's model tags), installed published
     "install_library",
-    "last_full_run",
     "lifecycle_history",
     "live_value_types",
     "pending",

@@ -209,15 +209,3 @@ def run(stores: Stores, run_id: int) -> RunPublic:
         if found is None:
             raise not_found("tag run", run_id)
         return present_run(found)
-
-
-def last_full_run(stores: Stores) -> RunPublic | None:
-    """The newest succeeded run over everyone (real-time and scoped runs do not count)."""
-    with stores.sessions() as session:
-        found = session.scalar(
-            select(TagRun)
-            .where(TagRun.scope == "all", TagRun.status == "succeeded")
-            .order_by(TagRun.id.desc())
-            .limit(1)
-        )
-        return None if found is None else present_run(found)
